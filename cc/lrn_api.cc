@@ -1,0 +1,90 @@
+// Runtime SIMD dispatch and the checks shared by every front end.
+#include "lrn_api.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "lrn_simd.h"
+
+namespace lrn {
+namespace {
+
+struct Path {
+  const char* name;
+  const Kernels* kernels;
+};
+
+Path choose_path() {
+  const Path baseline_path{"baseline", &baseline::kernels};
+#ifdef LRN_HAVE_X86_TARGETS
+  __builtin_cpu_init();
+  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  const Path avx2_path{"avx2", &avx2::kernels};
+  const Path avx512_path{"avx512", &avx512::kernels};
+  // LRN_OP_SIMD forces a path, so that tests can run each one on a single machine. A path the CPU cannot run
+  // is never taken: the best supported one is used instead, and simd_path() says which.
+  const char* forced = std::getenv("LRN_OP_SIMD");
+  if (forced != nullptr && std::strcmp(forced, "baseline") == 0) return baseline_path;
+  if (forced != nullptr && std::strcmp(forced, "avx2") == 0 && has_avx2) return avx2_path;
+  if (has_avx512 && (forced == nullptr || std::strcmp(forced, "avx2") != 0)) return avx512_path;
+  if (has_avx2) return avx2_path;
+#endif
+  return baseline_path;
+}
+
+const Path& active() {
+  static const Path path = choose_path();
+  return path;
+}
+
+}  // namespace
+
+const char* simd_path() { return active().name; }
+
+Layout layout_of(const int64_t dims[4], bool channels_first) {
+  if (channels_first) return Layout{dims[0], dims[1], dims[2] * dims[3]};
+  return Layout{dims[0] * dims[1] * dims[2], dims[3], 1};
+}
+
+int64_t num_tiles(const Layout& layout) { return (layout.outer * layout.inner + kTileLanes - 1) / kTileLanes; }
+
+// About ten vector operations per element and channel, measured loosely; the sharder only needs the magnitude.
+int64_t tile_cost(const Layout& layout) { return 10 * layout.depth * kTileLanes; }
+
+std::string check_params(const Params& params) {
+  if (params.depth_radius < 0) {
+    return "depth_radius must be non-negative, got " + std::to_string(params.depth_radius);
+  }
+  if (params.depth_radius > 0x7fffffff) {
+    return "depth_radius must be less than 2**31, got " + std::to_string(params.depth_radius);
+  }
+  if (!std::isfinite(params.bias)) return "bias must be a finite number, got " + std::to_string(params.bias);
+  if (!std::isfinite(params.alpha)) return "alpha must be a finite number, got " + std::to_string(params.alpha);
+  if (!std::isfinite(params.beta)) return "beta must be a finite number, got " + std::to_string(params.beta);
+  return "";
+}
+
+template <class T>
+bool forward(const T* x, T* y, const Layout& layout, const Params& params, int64_t tile_begin, int64_t tile_end) {
+  return active().kernels->of(x).forward(x, y, layout, params, tile_begin, tile_end);
+}
+
+template <class T>
+bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& params,
+              int64_t tile_begin, int64_t tile_end) {
+  return active().kernels->of(x).backward(dy, x, y, dx, layout, params, tile_begin, tile_end);
+}
+
+#define LRN_INSTANTIATE(T)                                                                                       \
+  template bool forward<T>(const T*, T*, const Layout&, const Params&, int64_t, int64_t);                        \
+  template bool backward<T>(const T*, const T*, const T*, T*, const Layout&, const Params&, int64_t, int64_t);
+LRN_INSTANTIATE(f16)
+LRN_INSTANTIATE(bf16)
+LRN_INSTANTIATE(float)
+LRN_INSTANTIATE(double)
+#undef LRN_INSTANTIATE
+
+}  // namespace lrn

@@ -1,0 +1,63 @@
+// The public face of the LRN math: plain types, pointers and counts. Every front end (the TF kernels, the numpy
+// module) includes this header and nothing else of the math; the math itself lives in lrn_kernel.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace lrn {
+
+// The parameters in TF's meaning: output = input / (bias + alpha * sqr_sum) ** beta, where sqr_sum adds the squares
+// over the channels [c - depth_radius, c + depth_radius] clipped to the tensor. alpha is NOT divided by the window
+// size (PyTorch, Caffe and ONNX do divide it).
+struct Params {
+  int64_t depth_radius;
+  double bias;
+  double alpha;
+  double beta;
+};
+
+// Any 4-D layout is viewed as [outer, depth, inner]: element (o, c, i) sits at (o * depth + c) * inner + i.
+//   NHWC: outer = N * H * W, inner = 1.      NCHW: outer = N, inner = H * W.
+// A "lane" is one (o, i) pair: one pixel, whose `depth` channels are normalised together.
+struct Layout {
+  int64_t outer;
+  int64_t depth;
+  int64_t inner;
+};
+
+// The layout of a 4-D tensor with the given dimensions: NHWC, or NCHW if channels_first.
+Layout layout_of(const int64_t dims[4], bool channels_first);
+
+// Half-precision storage types, bit-compatible with Eigen::half / numpy.float16 and Eigen::bfloat16.
+struct f16 {
+  uint16_t bits;
+};
+struct bf16 {
+  uint16_t bits;
+};
+
+// Lanes are processed in tiles of kTileLanes; tiles are independent of each other, so any split of [0, num_tiles)
+// among threads gives bit-identical results.
+constexpr int64_t kTileLanes = 16;
+int64_t num_tiles(const Layout& layout);
+// A rough cost of one tile in CPU cycles, for TF's work sharder.
+int64_t tile_cost(const Layout& layout);
+
+// Empty string if the parameters are usable; otherwise a message that names the offending argument.
+std::string check_params(const Params& params);
+
+// y = LRN(x) for the tiles [tile_begin, tile_end). Returns false only if scratch memory could not be allocated.
+template <class T>
+bool forward(const T* x, T* y, const Layout& layout, const Params& params, int64_t tile_begin, int64_t tile_end);
+
+// dx = d LRN(x) / dx applied to dy, given y = LRN(x) (the inputs of tf.raw_ops.LRNGrad: dy, x, y).
+template <class T>
+bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& params,
+              int64_t tile_begin, int64_t tile_end);
+
+// The SIMD path in use: "avx512", "avx2" or "baseline". It is the best one the CPU supports, unless the environment
+// variable LRN_OP_SIMD names another (so that tests can run every path on one machine).
+const char* simd_path();
+
+}  // namespace lrn

@@ -1,0 +1,17 @@
+// Instantiates lrn_kernel.h for one SIMD target. CMakeLists.txt compiles this file once per target, each time with
+// that target's -m flags and with LRN_ISA set to the target's name.
+#include "lrn_kernel.h"
+#include "lrn_simd.h"
+
+namespace lrn {
+namespace LRN_ISA {
+
+template <class T>
+constexpr TypedKernels<T> typed() {
+  return {&forward<T>, &backward<T>};
+}
+
+extern const Kernels kernels = {typed<f16>(), typed<bf16>(), typed<float>(), typed<double>()};
+
+}  // namespace LRN_ISA
+}  // namespace lrn

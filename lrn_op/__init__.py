@@ -1,0 +1,29 @@
+"""Local Response Normalization as a TensorFlow custom op.
+
+    sqr_sum[n, h, w, c] = sum(input[n, h, w, c - r : c + r + 1] ** 2)   (window clipped at the edges)
+    output = input / (bias + alpha * sqr_sum) ** beta                   (r = depth_radius)
+
+A drop-in for tf.nn.local_response_normalization. Everything is imported lazily: `import lrn_op.numpy` never
+imports TensorFlow, and the op library is loaded on first use.
+"""
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "local_response_normalization": "lrn_op.ops",
+    "lrn": "lrn_op.ops",
+    "local_response_normalization_grad": "lrn_op.ops",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lrn_op' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,55 @@
+"""A numpy front end over the same C++ math as the TF op. It never imports TensorFlow.
+
+The functions take and return numpy arrays of float16, float32 or float64 (and ml_dtypes.bfloat16); the work runs
+on every core with the GIL released. The parameters mean what they mean in `lrn_op.local_response_normalization`.
+"""
+import numpy as np
+
+from lrn_op import _lrn_numpy, _params
+
+_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _as_input(name, value, dtype=None):
+    # Python lists and scalars become float32, as tf.convert_to_tensor makes them for the TF op.
+    array = np.asarray(value) if isinstance(value, np.ndarray) else np.asarray(value, dtype=dtype or np.float32)
+    if array.dtype.name not in _DTYPES:
+        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {array.dtype.name}")
+    if array.ndim != 4:
+        raise ValueError(f"{name} must be 4-dimensional, got shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def _params_of(depth_radius, bias, alpha, beta, data_format):
+    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
+    params = _lrn_numpy.Params(attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"])
+    return params, attrs["data_format"] == "NCHW"
+
+
+def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
+    """LRN of a 4-D array; see `lrn_op.local_response_normalization` for the math and the arguments."""
+    params, channels_first = _params_of(depth_radius, bias, alpha, beta, data_format)
+    x = _as_input("x", x)
+    y = np.empty_like(x)
+    _lrn_numpy.forward(x, y, params, channels_first)
+    return y
+
+
+def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
+    """The gradient with respect to x, given dy and y = LRN(x); see `lrn_op.local_response_normalization_grad`."""
+    params, channels_first = _params_of(depth_radius, bias, alpha, beta, data_format)
+    x = _as_input("x", x)
+    dy = _as_input("dy", dy, x.dtype)
+    y = _as_input("y", y, x.dtype)
+    for name, array in (("dy", dy), ("y", y)):
+        if array.shape != x.shape or array.dtype != x.dtype:
+            raise ValueError(f"{name} must match x in shape and dtype, got {array.shape} {array.dtype} "
+                             f"for x {x.shape} {x.dtype}")
+    dx = np.empty_like(x)
+    _lrn_numpy.backward(dy, x, y, dx, params, channels_first)
+    return dx
+
+
+def simd_path():
+    """The SIMD path the kernels run on: "avx512", "avx2" or "baseline" (LRN_OP_SIMD can force one)."""
+    return _lrn_numpy.simd_path()

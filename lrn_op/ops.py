@@ -1,0 +1,79 @@
+"""The TF ops: drop-in wrappers for tf.nn.local_response_normalization and its gradient, and the gradient
+registration. Importing this module loads the op library (and checks the TF version it was built against)."""
+import tensorflow as tf
+
+from lrn_op import _loader, _params
+
+_ops = _loader.load_ops()
+
+FORWARD_OP = "LrnOp>LocalResponseNormalization"
+GRAD_OP = "LrnOp>LocalResponseNormalizationGrad"
+
+
+def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.5, name=None, *,
+                                 data_format="NHWC"):
+    """Local Response Normalization over the channel axis, as `tf.nn.local_response_normalization`.
+
+    The 4-D `input` is treated as a batch of pixels whose channels are normalised together:
+
+        sqr_sum[n, h, w, c] = sum(input[n, h, w, c - r : c + r + 1] ** 2)   (window clipped at the edges)
+        output = input / (bias + alpha * sqr_sum) ** beta                   (r = depth_radius)
+
+    As in TF, `alpha` is not divided by the window size (PyTorch, Caffe and ONNX divide it; see `lrn_op.convert`).
+
+    Args:
+      input: a 4-D tensor of float16, bfloat16, float32 or float64, or anything `tf.convert_to_tensor` turns
+        into one (Python lists become float32, as with `tf.nn.lrn`).
+      depth_radius: int in [0, 2**31), default 5. The half-width of the window. A radius of at least
+        the depth gives a window over all channels.
+      bias: float, default 1. An offset, usually positive, to avoid dividing by 0.
+      alpha: float, default 1. A scale factor for the sum of squares.
+      beta: float, default 0.5. An exponent.
+      name: a name for the operation (optional).
+      data_format: keyword-only, "NHWC" (default, channels last) or "NCHW" (channels first, computed natively).
+
+    Returns:
+      A tensor of the same shape and dtype as `input`.
+
+    Raises:
+      TypeError, ValueError: an argument is out of its domain; the message names it.
+
+    Example:
+      >>> x = tf.reshape(tf.range(1.0, 9.0), [1, 1, 1, 8])
+      >>> lrn_op.local_response_normalization(x, depth_radius=2, bias=0.0, alpha=1.0, beta=1.0)[0, 0, 0, 0]
+      0.071428575
+    """
+    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
+    return _ops.lrn_op_local_response_normalization(input, name=name, **attrs)
+
+
+lrn = local_response_normalization
+
+
+def local_response_normalization_grad(input_grads, input_image, output_image, depth_radius=5, bias=1, alpha=1,
+                                      beta=0.5, name=None, *, data_format="NHWC"):
+    """The gradient of `local_response_normalization`, with the inputs of `tf.raw_ops.LRNGrad`.
+
+    Args:
+      input_grads: the gradient with respect to the output, 4-D.
+      input_image: the forward op's input, same shape and dtype.
+      output_image: the forward op's output, same shape and dtype.
+      depth_radius, bias, alpha, beta, name, data_format: as in `local_response_normalization`.
+
+    Returns:
+      The gradient with respect to `input_image`:
+      `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
+    """
+    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
+    return _ops.lrn_op_local_response_normalization_grad(input_grads, input_image, output_image, name=name, **attrs)
+
+
+def _attrs_of(op):
+    attrs = {key: op.get_attr(key) for key in ("depth_radius", "bias", "alpha", "beta")}
+    attrs["data_format"] = op.get_attr("data_format").decode()
+    return attrs
+
+
+@tf.RegisterGradient(FORWARD_OP)
+def _forward_gradient(op, grad):
+    return _ops.lrn_op_local_response_normalization_grad(grad, op.inputs[0], op.outputs[0], **_attrs_of(op))

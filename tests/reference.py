@@ -1,0 +1,29 @@
+"""An independent float64 LRN: direct window sums over explicit slices, in numpy, NHWC."""
+import numpy as np
+
+
+def window_sum(v, radius):
+    depth = v.shape[-1]
+    out = np.zeros_like(v)
+    for c in range(depth):
+        out[..., c] = v[..., max(0, c - radius):c + radius + 1].sum(axis=-1)
+    return out
+
+
+def normalizer(x, radius, bias, alpha):
+    x = np.asarray(x, np.float64)
+    return bias + alpha * window_sum(x * x, radius)
+
+
+def lrn(x, radius, bias, alpha, beta):
+    x = np.asarray(x, np.float64)
+    return x * normalizer(x, radius, bias, alpha) ** -beta
+
+
+def lrn_grad(dy, x, radius, bias, alpha, beta):
+    """d/dx of sum(dy * lrn(x)), from the Jacobian written out element by element."""
+    dy = np.asarray(dy, np.float64)
+    x = np.asarray(x, np.float64)
+    n = normalizer(x, radius, bias, alpha)
+    y = x * n ** -beta
+    return dy * n ** -beta - 2 * alpha * beta * x * window_sum(dy * y / n, radius)
