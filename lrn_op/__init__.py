@@ -19,6 +19,16 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
+def _not_built(error):
+    """The ImportError for a package without its compiled libraries: the source tree rather than an install."""
+    import os
+
+    return ImportError(
+        f"lrn_op's compiled libraries are not in {os.path.dirname(__file__)} ({error}). This looks like the source "
+        "tree rather than the installed package: install it with `pip install .` and run Python from outside the "
+        "source directory.")
+
+
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)

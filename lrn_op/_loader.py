@@ -3,13 +3,18 @@ from pathlib import Path
 
 import tensorflow as tf
 
+import lrn_op
+
 
 def _major_minor(version):
     return tuple(version.split(".")[:2])
 
 
 def load_ops():
-    from lrn_op import _build_info
+    try:
+        from lrn_op import _build_info
+    except ImportError as error:
+        raise lrn_op._not_built(error) from None
 
     built, running = _build_info.TF_VERSION, tf.__version__
     if _major_minor(built) != _major_minor(running):

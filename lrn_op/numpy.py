@@ -5,7 +5,13 @@ on every core with the GIL released. The parameters mean what they mean in `lrn_
 """
 import numpy as np
 
-from lrn_op import _lrn_numpy, _params
+import lrn_op
+from lrn_op import _params
+
+try:
+    from lrn_op import _lrn_numpy
+except ImportError as error:
+    raise lrn_op._not_built(error) from None
 
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 

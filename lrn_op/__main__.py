@@ -1,0 +1,57 @@
+"""python -m lrn_op: the worked example next to tf.nn.local_response_normalization, then a short speed table.
+
+Without TensorFlow installed it shows the worked example through the numpy front end and says how to get TF.
+"""
+import sys
+
+import numpy as np
+
+# The input [1, 2, 2, 8] with depth_radius=2, bias=0, alpha=1, beta=1.
+EXAMPLE = np.array([[[[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]],
+                     [[4, 3, 2, 1, 8, 7, 6, 5], [1, 2, 3, 4, 5, 6, 7, 8]]]], np.float32)
+PARAMS = dict(depth_radius=2, bias=0.0, alpha=1.0, beta=1.0)
+# By hand: 1 / (1^2 + 2^2 + 3^2) and 4 / (2^2 + 3^2 + 4^2 + 5^2 + 6^2).
+BY_HAND = {(0, 0, 0, 0): 1 / 14, (0, 0, 0, 3): 4 / 90}
+
+
+def show_example(name, output, builtin=None):
+    print(f"Worked example: input {list(EXAMPLE.shape)}, {PARAMS}")
+    for index, exact in BY_HAND.items():
+        line = f"  output{list(index)} = {output[index]:.8f}   by hand {exact:.8f}"
+        if builtin is not None:
+            line += f"   tf.nn.lrn {builtin[index]:.8f}"
+        print(line)
+    print(f"  first pixel, {name}: {np.array2string(output[0, 0, 0], precision=6)}")
+
+
+def main():
+    try:
+        import tensorflow as tf
+    except ImportError:
+        import lrn_op.numpy
+
+        output = lrn_op.numpy.local_response_normalization(EXAMPLE, **PARAMS)
+        show_example("lrn_op.numpy", output)
+        print("\nTensorFlow is not installed, so this shows the numpy front end only. For the TF op, its gradient "
+              "and the comparison with tf.nn.lrn:\n  pip install 'lrn_op[tensorflow-cpu]'")
+        return 0
+
+    import lrn_op
+    from lrn_op import bench
+
+    output = lrn_op.local_response_normalization(EXAMPLE, **PARAMS).numpy()
+    builtin = tf.nn.local_response_normalization(EXAMPLE, **PARAMS).numpy()
+    show_example("lrn_op", output, builtin)
+    difference = float(np.max(np.abs(output - builtin)))
+    matches = difference <= 1e-6
+    print(f"  max |lrn_op - tf.nn.lrn| over all 32 outputs = {difference:.2e}: "
+          f"{'they match' if matches else 'THEY DIFFER'}")
+
+    print("\nSpeed against tf.nn.lrn (float32, 3 runs each; `python -m lrn_op.bench` runs the full benchmark):")
+    rows = bench.measure(bench.CASES[:2] + bench.CASES[3:], runs=3, warmup=1)
+    print(bench.format_table(rows))
+    return 0 if matches else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Times lrn_op against tf.nn.local_response_normalization in one process and prints a table of ratios.
+
+    python -m lrn_op.bench                 # the four reference shapes, float32
+    python -m lrn_op.bench --sweep         # more regimes: radii, betas, dtypes, layouts (smaller tensors)
+    python -m lrn_op.bench --plot out.png  # also draw the table (needs matplotlib: pip install lrn_op[plot])
+
+Runs are interleaved (ours, TF, copy, ours, TF, copy, ...) so that drifts in machine load hit every column alike,
+and each figure is the median of --runs timed runs after --warmup untimed ones. "copy" is tf.raw_ops.DeepCopy of
+the same tensor: the memory floor for an op that reads its input once and writes its output once.
+"""
+import argparse
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+import lrn_op
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    shape: tuple
+    depth_radius: int
+    bias: float
+    alpha: float
+    beta: float
+    dtype: str = "float32"
+    data_format: str = "NHWC"
+
+    def params(self):
+        return dict(depth_radius=self.depth_radius, bias=self.bias, alpha=self.alpha, beta=self.beta)
+
+
+CASES = [
+    Case("AlexNet LRN1", (32, 55, 55, 96), 2, 2.0, 1e-4, 0.75),
+    Case("AlexNet LRN2", (32, 27, 27, 256), 2, 2.0, 1e-4, 0.75),
+    Case("GoogLeNet", (32, 56, 56, 192), 2, 1.0, 2e-5, 0.75),
+    Case("TF defaults", (16, 32, 32, 64), 5, 1.0, 1.0, 0.5),
+]
+
+# Regimes beyond the reference shapes. TF has no float64 LRN and no NCHW LRN on the CPU, so those rows time TF on
+# float32 NHWC data of the same size: what a user would otherwise have to run.
+SWEEP = [
+    Case("radius 0", (16, 28, 28, 96), 0, 1.0, 1e-4, 0.75),
+    Case("radius 1", (16, 28, 28, 96), 1, 1.0, 1e-4, 0.75),
+    Case("radius 10", (16, 28, 28, 96), 10, 1.0, 1e-4, 0.75),
+    Case("radius 50", (16, 28, 28, 128), 50, 1.0, 1e-4, 0.75),
+    Case("radius 200", (4, 14, 14, 512), 200, 1.0, 1e-4, 0.75),
+    Case("beta 0.5", (16, 28, 28, 96), 2, 1.0, 1e-4, 0.5),
+    Case("beta 1", (16, 28, 28, 96), 2, 1.0, 1e-4, 1.0),
+    Case("beta 0.6", (16, 28, 28, 96), 2, 1.0, 1e-4, 0.6),
+    Case("beta 1.7", (16, 28, 28, 96), 2, 1.0, 1e-4, 1.7),
+    Case("depth 3", (64, 56, 56, 3), 1, 1.0, 1e-4, 0.75),
+    Case("depth 1024", (4, 14, 14, 1024), 5, 1.0, 1e-4, 0.75),
+    Case("float16", (16, 28, 28, 96), 2, 2.0, 1e-4, 0.75, "float16"),
+    Case("bfloat16", (16, 28, 28, 96), 2, 2.0, 1e-4, 0.75, "bfloat16"),
+    Case("float64", (16, 28, 28, 96), 2, 2.0, 1e-4, 0.75, "float64"),
+    Case("NCHW", (16, 28, 28, 96), 2, 2.0, 1e-4, 0.75, "float32", "NCHW"),
+]
+
+COLUMNS = ("ours_fwd", "tf_fwd", "ours_fwdbwd", "tf_fwdbwd", "copy")
+
+
+@dataclass
+class Row:
+    case: Case
+    ms: dict = field(default_factory=dict)
+
+    def ratio(self, slower, faster):
+        return self.ms[slower] / self.ms[faster]
+
+
+def _gradient(fn, x, dy):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return tape.gradient(y, x, output_gradients=dy)
+
+
+def _variants(case):
+    """The zero-argument callables to time, keyed by COLUMNS."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal(case.shape).astype(np.float32)
+    upstream = rng.standard_normal(case.shape).astype(np.float32)
+    # TF's LRN runs on float32 NHWC where our case asks for what TF cannot do on the CPU (see SWEEP).
+    tf_dtype = case.dtype if case.dtype in ("float16", "float32") else "float32"
+    x_tf, dy_tf = tf.constant(data, tf_dtype), tf.constant(upstream, tf_dtype)
+    if case.data_format == "NCHW":
+        data, upstream = data.transpose(0, 3, 1, 2), upstream.transpose(0, 3, 1, 2)
+    x, dy = tf.constant(data, case.dtype), tf.constant(upstream, case.dtype)
+
+    def ours(t):
+        return lrn_op.local_response_normalization(t, **case.params(), data_format=case.data_format)
+
+    def theirs(t):
+        return tf.nn.local_response_normalization(t, **case.params())
+
+    return {
+        "ours_fwd": lambda: ours(x),
+        "tf_fwd": lambda: theirs(x_tf),
+        "ours_fwdbwd": lambda: _gradient(ours, x, dy),
+        "tf_fwdbwd": lambda: _gradient(theirs, x_tf, dy_tf),
+        "copy": lambda: tf.raw_ops.DeepCopy(x=x),
+    }
+
+
+def measure(cases, runs=7, warmup=2, progress=None):
+    """Returns one Row per case with the median milliseconds of every column."""
+    rows = []
+    for index, case in enumerate(cases, 1):
+        if progress:
+            progress(f"[{index}/{len(cases)}] {case.name} {list(case.shape)} {case.dtype} {case.data_format}")
+        variants = _variants(case)
+        samples = {key: [] for key in COLUMNS}
+        for run in range(warmup + runs):
+            for key in COLUMNS:
+                start = time.perf_counter()
+                variants[key]()
+                elapsed = time.perf_counter() - start
+                if run >= warmup:
+                    samples[key].append(elapsed * 1e3)
+        rows.append(Row(case, {key: statistics.median(values) for key, values in samples.items()}))
+    return rows
+
+
+def geomean(values):
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def format_table(rows, full=True):
+    header = ["case", "shape", "copy ms", "fwd ms", "TF fwd ms", "fwd vs TF", "fwd/copy"]
+    if full:
+        header += ["fwd+bwd ms", "TF fwd+bwd ms", "fwd+bwd vs TF"]
+    lines = [header]
+    for row in rows:
+        ms, case = row.ms, row.case
+        label = case.name if (case.dtype, case.data_format) == ("float32", "NHWC") else (
+            f"{case.name} ({case.dtype} {case.data_format})")
+        line = [label, "x".join(map(str, case.shape)), f"{ms['copy']:.2f}", f"{ms['ours_fwd']:.2f}",
+                f"{ms['tf_fwd']:.2f}", f"{row.ratio('tf_fwd', 'ours_fwd'):.1f}x",
+                f"{row.ratio('ours_fwd', 'copy'):.2f}"]
+        if full:
+            line += [f"{ms['ours_fwdbwd']:.2f}", f"{ms['tf_fwdbwd']:.2f}",
+                     f"{row.ratio('tf_fwdbwd', 'ours_fwdbwd'):.1f}x"]
+        lines.append(line)
+    summary = ["geomean", "", "", "", "", f"{geomean(r.ratio('tf_fwd', 'ours_fwd') for r in rows):.1f}x",
+               f"{geomean(r.ratio('ours_fwd', 'copy') for r in rows):.2f}"]
+    if full:
+        summary += ["", "", f"{geomean(r.ratio('tf_fwdbwd', 'ours_fwdbwd') for r in rows):.1f}x"]
+    lines.append(summary)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = [" | ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
+    text.insert(1, "-|-".join("-" * width for width in widths))
+    return "\n".join(text)
+
+
+def plot(rows, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib: pip install 'lrn_op[plot]'") from None
+    names = [row.case.name for row in rows]
+    positions = np.arange(len(rows))
+    figure, axis = plt.subplots(figsize=(max(6, 1.3 * len(rows)), 4))
+    axis.bar(positions - 0.2, [r.ratio("tf_fwd", "ours_fwd") for r in rows], 0.4, label="forward")
+    axis.bar(positions + 0.2, [r.ratio("tf_fwdbwd", "ours_fwdbwd") for r in rows], 0.4, label="forward+backward")
+    axis.axhline(1.0, color="black", linewidth=0.8)
+    axis.set_xticks(positions, names, rotation=20, ha="right")
+    axis.set_ylabel("speed-up over tf.nn.lrn")
+    axis.set_title(f"lrn_op vs tf.nn.local_response_normalization ({lrn_op.numpy.simd_path()})")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lrn_op.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per column (default 7)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
+    parser.add_argument("--sweep", action="store_true", help="time the wider set of regimes instead")
+    parser.add_argument("--plot", metavar="FILE.png", help="also draw the table as a bar chart")
+    args = parser.parse_args(argv)
+    import lrn_op.numpy
+
+    cases = SWEEP if args.sweep else CASES
+    rows = measure(cases, args.runs, args.warmup, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(f"lrn_op {lrn_op.__version__}, TensorFlow {tf.__version__}, SIMD path {lrn_op.numpy.simd_path()}, "
+          f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} intra-op threads "
+          f"on {__import__('os').cpu_count()} cores; median of {args.runs} runs, milliseconds")
+    print(format_table(rows))
+    if args.plot:
+        plot(rows, args.plot)
+        print(f"chart written to {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

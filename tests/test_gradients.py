@@ -1,0 +1,88 @@
+"""The gradient op against TF's LRNGrad, the float64 reference and numerical differentiation."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import lrn_op
+import reference
+from conftest import f32
+from test_ops import CASES
+
+
+def tape_gradient(fn, x, dy):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return tape.gradient(y, x, output_gradients=tf.constant(dy)).numpy()
+
+
+def relative_error(actual, expected):
+    return np.max(np.abs(actual - expected)) / max(np.max(np.abs(expected)), 1e-30)
+
+
+def check_gradient(x, dy, depth_radius, bias, alpha, beta):
+    grad = tape_gradient(lambda t: lrn_op.lrn(t, depth_radius, bias, alpha, beta), x, dy)
+    expected = reference.lrn_grad(dy, x, depth_radius, f32(bias), f32(alpha), f32(beta))
+    assert relative_error(grad, expected) <= 1e-5
+    builtin = tape_gradient(lambda t: tf.nn.lrn(t, depth_radius, bias, alpha, beta), x, dy)
+    assert relative_error(grad, builtin) <= 1e-5
+
+
+@pytest.mark.parametrize("shape,depth_radius,bias,alpha,beta", CASES)
+def test_gradient_matches_builtin_and_reference(rng, shape, depth_radius, bias, alpha, beta):
+    x = rng.standard_normal(shape).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    check_gradient(x, dy, depth_radius, bias, alpha, beta)
+
+
+@pytest.mark.parametrize("trial", range(20))
+def test_gradient_random_like_tf_lrn_test(rng, trial):
+    shape = rng.integers(1, 17, size=4)
+    shape[3] = max(shape[3], 2)
+    depth_radius = int(rng.integers(1, min(8, shape[3])))
+    bias = 1.0 + rng.random()
+    alpha = 2.0 * rng.random()
+    beta = 0.01 + 2.0 * rng.random()
+    x = rng.random(shape).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    check_gradient(x, dy, depth_radius, bias, alpha, beta)
+
+
+def test_grad_op_matches_raw_lrn_grad(rng):
+    x = rng.standard_normal([2, 3, 4, 11]).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    y = lrn_op.lrn(x, 3, 1.5, 0.4, 0.75)
+    ours = lrn_op.local_response_normalization_grad(dy, x, y, 3, 1.5, 0.4, 0.75).numpy()
+    theirs = tf.raw_ops.LRNGrad(input_grads=dy, input_image=x, output_image=y, depth_radius=3, bias=1.5,
+                                alpha=0.4, beta=0.75).numpy()
+    assert relative_error(ours, theirs) <= 1e-5
+
+
+@pytest.mark.parametrize("depth_radius,beta", [(1, 0.5), (2, 0.75), (3, 1.0), (2, 1.3)])
+def test_compute_gradient_numerically(rng, depth_radius, beta):
+    x = tf.constant(rng.standard_normal([1, 2, 2, 7]))  # float64: numerical differences are meaningful
+    theoretical, numerical = tf.test.compute_gradient(
+        lambda t: lrn_op.lrn(t, depth_radius, 1.0, 0.5, beta), [x])
+    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=1e-6, atol=1e-7)
+
+
+def test_zero_input_gradient_is_identity():
+    # With alpha = 0 the op is x / bias**beta; bias = 1, beta = 1 makes its gradient all ones.
+    x = np.zeros([2, 3, 3, 5], np.float32)
+    grad = tape_gradient(lambda t: lrn_op.lrn(t, 2, 1.0, 0.0, 1.0), x, np.ones_like(x))
+    np.testing.assert_array_equal(grad, np.ones_like(x))
+
+
+def test_gradient_inside_tf_function(rng):
+    x = rng.standard_normal([2, 3, 3, 9]).astype(np.float32)
+
+    @tf.function
+    def grad(t):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            y = lrn_op.lrn(t, 2, 2.0, 0.1, 0.75)
+        return tape.gradient(y, t)
+
+    expected = reference.lrn_grad(np.ones_like(x), x, 2, 2.0, f32(0.1), 0.75)
+    assert relative_error(grad(tf.constant(x)).numpy(), expected) <= 1e-5

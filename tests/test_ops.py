@@ -1,0 +1,129 @@
+"""The forward op against tf.nn.local_response_normalization and the float64 reference."""
+import inspect
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import lrn_op
+import reference
+from conftest import f32
+
+# (shape, depth_radius, bias, alpha, beta)
+CASES = [
+    ([2, 5, 5, 96], 2, 2.0, 1e-4, 0.75),      # AlexNet LRN1, smaller batch
+    ([2, 3, 3, 256], 2, 2.0, 1e-4, 0.75),     # AlexNet LRN2
+    ([1, 4, 4, 192], 2, 1.0, 2e-5, 0.75),     # GoogLeNet
+    ([2, 4, 4, 64], 5, 1.0, 1.0, 0.5),        # TF's defaults
+    ([3, 2, 7, 9], 1, 0.5, 0.3, 1.0),
+    ([1, 1, 1, 37], 3, 1.5, 0.7, 1.7),        # general beta
+    ([2, 3, 1, 5], 0, 1.0, 1.0, 0.6),         # radius 0
+    ([2, 3, 4, 6], 6, 1.0, 0.5, 0.75),        # radius == depth
+    ([2, 3, 4, 6], 100, 1.0, 0.5, 0.3),       # radius far past depth
+    ([4, 3, 2, 1], 2, 1.0, 1.0, 0.5),         # depth 1
+    ([17, 1, 1, 3], 1, 2.0, 1.0, 0.75),       # lanes that do not fill a tile
+]
+
+
+def check_forward(x, depth_radius, bias, alpha, beta):
+    y = lrn_op.local_response_normalization(x, depth_radius, bias, alpha, beta).numpy()
+    expected = reference.lrn(x, depth_radius, f32(bias), f32(alpha), f32(beta))
+    assert y.shape == x.shape and y.dtype == x.dtype
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-5)
+    builtin = tf.nn.local_response_normalization(x, depth_radius, bias, alpha, beta).numpy()
+    np.testing.assert_allclose(y, builtin, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,depth_radius,bias,alpha,beta", CASES)
+def test_forward_matches_builtin_and_reference(rng, shape, depth_radius, bias, alpha, beta):
+    x = rng.standard_normal(shape).astype(np.float32)
+    check_forward(x, depth_radius, bias, alpha, beta)
+
+
+@pytest.mark.parametrize("trial", range(20))
+def test_forward_random_like_tf_lrn_test(rng, trial):
+    # Drawn the way TF's own LRN test draws its cases.
+    shape = rng.integers(1, 17, size=4)
+    shape[3] = max(shape[3], 2)
+    depth_radius = int(rng.integers(1, min(8, shape[3])))
+    bias = 1.0 + rng.random()
+    alpha = 2.0 * rng.random()
+    beta = 0.01 + 2.0 * rng.random()
+    x = rng.random(shape).astype(np.float32)
+    check_forward(x, depth_radius, bias, alpha, beta)
+
+
+def test_worked_example():
+    x = np.array([[[[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]],
+                   [[4, 3, 2, 1, 8, 7, 6, 5], [1, 2, 3, 4, 5, 6, 7, 8]]]], np.float32)
+    y = lrn_op.local_response_normalization(x, depth_radius=2, bias=0.0, alpha=1.0, beta=1.0).numpy()
+    assert y[0, 0, 0, 0] == pytest.approx(1 / (1 + 4 + 9), abs=1e-7)          # 0.07142857
+    assert y[0, 0, 0, 3] == pytest.approx(4 / (4 + 9 + 16 + 25 + 36), abs=1e-7)  # 0.04444445
+    np.testing.assert_allclose(y, reference.lrn(x, 2, 0.0, 1.0, 1.0), rtol=1e-6)
+
+
+def test_signature_matches_tf():
+    ours = inspect.signature(lrn_op.local_response_normalization).parameters
+    theirs = inspect.signature(tf.nn.local_response_normalization).parameters
+    positional = [p for p in ours.values() if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    assert [(p.name, p.default) for p in positional] == [(p.name, p.default) for p in theirs.values()]
+    assert ours["data_format"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert lrn_op.lrn is lrn_op.local_response_normalization
+    grad = inspect.signature(lrn_op.local_response_normalization_grad).parameters
+    assert list(grad)[:3] == ["input_grads", "input_image", "output_image"]
+
+
+def test_defaults_match_tf(rng):
+    x = rng.standard_normal([2, 3, 3, 20]).astype(np.float32)
+    np.testing.assert_allclose(lrn_op.lrn(x).numpy(), tf.nn.lrn(x).numpy(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [[0, 3, 3, 4], [2, 0, 3, 4], [2, 3, 0, 4], [2, 3, 3, 0]])
+def test_empty_tensors(shape):
+    x = tf.zeros(shape)
+    y = lrn_op.lrn(x)
+    assert y.shape == shape
+    dx = lrn_op.local_response_normalization_grad(x, x, y)
+    assert dx.shape == shape
+
+
+def test_python_list_input_becomes_float32():
+    y = lrn_op.lrn([[[[1.0, 2.0, 3.0]]]], depth_radius=1)
+    assert y.dtype == tf.float32
+    np.testing.assert_allclose(y.numpy(), tf.nn.lrn([[[[1.0, 2.0, 3.0]]]], depth_radius=1).numpy(), atol=1e-7)
+
+
+def test_inside_tf_function(rng):
+    x = rng.standard_normal([2, 4, 4, 10]).astype(np.float32)
+    f = tf.function(lambda t: lrn_op.lrn(t, 3, 1.0, 0.5, 0.75))
+    np.testing.assert_allclose(f(x).numpy(), reference.lrn(x, 3, 1.0, 0.5, 0.75), atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [[None] * 4, [None, 5, 6, 7]])
+def test_tf1_graph_mode_shapes(rng, shape):
+    x = rng.standard_normal([2, 5, 6, 7]).astype(np.float32)
+    with tf.Graph().as_default() as graph:
+        placeholder = tf.compat.v1.placeholder(tf.float32, shape)
+        y = lrn_op.lrn(placeholder, 2, 1.0, 0.5, 0.75)
+        (dx,) = tf.gradients(y, placeholder)
+        assert y.shape.as_list() == shape
+        assert dx.shape.as_list() == shape
+        types = {op.type for op in graph.get_operations()}
+        with tf.compat.v1.Session() as session:
+            out, grad = session.run([y, dx], {placeholder: x})
+    assert "LrnOp>LocalResponseNormalization" in types
+    assert "LrnOp>LocalResponseNormalizationGrad" in types
+    assert not types & {"LRN", "LRNGrad"}
+    np.testing.assert_allclose(out, reference.lrn(x, 2, 1.0, 0.5, 0.75), atol=1e-6)
+    np.testing.assert_allclose(grad, reference.lrn_grad(np.ones_like(x), x, 2, 1.0, 0.5, 0.75), atol=1e-5)
+
+
+def test_graph_has_our_op_types():
+    @tf.function
+    def f(t):
+        return lrn_op.lrn(t)
+
+    graph = f.get_concrete_function(tf.TensorSpec([None, 2, 2, 8])).graph
+    types = {op.type for op in graph.get_operations()}
+    assert "LrnOp>LocalResponseNormalization" in types
+    assert "LRN" not in types

@@ -1,0 +1,54 @@
+"""The installed package: its files, lazy imports, the TF version check and the demo, each in a fresh process."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import tensorflow as tf
+
+import lrn_op
+
+
+def run_python(code, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def test_op_library_sits_inside_the_package():
+    package = Path(lrn_op.__file__).parent
+    assert (package / "_lrn_ops.so").is_file()
+    assert "site-packages" in str(package) or "dist-packages" in str(package)
+
+
+def test_build_records_the_tf_version():
+    from lrn_op import _build_info
+
+    assert _build_info.TF_VERSION == tf.__version__
+
+
+def test_import_is_lazy():
+    result = run_python("import sys, lrn_op, lrn_op.numpy; print('tensorflow' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_other_tf_minor_version_raises_a_clear_import_error():
+    result = run_python(
+        "import tensorflow as tf\n"
+        "tf.__version__ = '2.99.0'\n"
+        "try:\n"
+        "    import lrn_op.ops\n"
+        "except ImportError as error:\n"
+        "    print(error)\n")
+    assert result.returncode == 0, result.stderr
+    message = result.stdout
+    assert "2.99.0" in message and tf.__version__ in message and "rebuild" in message
+
+
+def test_demo_runs_from_outside_the_checkout(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "lrn_op"], capture_output=True, text=True, timeout=600,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0.07142857" in result.stdout and "0.04444445" in result.stdout
+    assert "they match" in result.stdout
+    assert "fwd vs TF" in result.stdout
