@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import tensorflow as tf
@@ -9,9 +10,10 @@ import tensorflow as tf
 import lrn_op
 
 
-def run_python(code, cwd=None, env=None):
+def run_python(code, env=None):
+    """Runs code in a fresh interpreter, outside the source tree so that the installed package is imported."""
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, env={**os.environ, **(env or {})})
+                          cwd=tempfile.gettempdir(), env={**os.environ, **(env or {})})
 
 
 def test_op_library_sits_inside_the_package():
