@@ -24,6 +24,10 @@
 
 #include "lrn_api.h"
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #ifndef LRN_ISA
 #define LRN_ISA baseline
 #endif
@@ -143,7 +147,31 @@ struct Storage<bf16> {
 // n^-beta. libm's pow does not vectorise, and exp(-beta * log(n)) evaluated in float loses |beta * log n| float
 // ulps, so log and exp are written out here in double, accurate to a few double ulps.
 
-// Natural log. log(0) = -Inf, log(Inf) = Inf, negative or NaN input gives NaN.
+// 1/sqrt(n) for n in the fast domain: the hardware estimate, refined by Newton steps y <- y (3/2 - n y^2 / 2) in
+// double. Each step squares the relative error (times 3/2): AVX-512's 2^-14 estimate needs one step to reach
+// 6e-9, the 1.5 * 2^-12 of rsqrtps two steps to reach 1e-13.
+inline vd rsqrt_fast(vd n) {
+#if defined(__AVX512F__)
+  vd y = (vd)_mm512_maskz_rsqrt14_pd(0xff, (__m512d)n);
+  constexpr int kSteps = 1;
+#elif defined(__AVX__)
+  vd y = (vd)_mm256_cvtps_pd(_mm_rsqrt_ps(_mm256_cvtpd_ps((__m256d)n)));
+  constexpr int kSteps = 2;
+#elif defined(__SSE2__)
+  vd y = (vd)_mm_cvtps_pd(_mm_rsqrt_ps(_mm_cvtpd_ps((__m128d)n)));
+  constexpr int kSteps = 2;
+#else
+  vd y = 1.0 / sqrt_v(n);
+  constexpr int kSteps = 0;
+#endif
+  const vd half = 0.5 * n;
+  for (int step = 0; step < kSteps; ++step) y = y * (1.5 - half * y * y);
+  return y;
+}
+
+// Natural log, to a few double ulps, or to about 1e-12 relative if !Precise (enough for any storage type but
+// double). log(0) = -Inf, log(Inf) = Inf, negative or NaN input gives NaN.
+template <bool Precise>
 inline vd log_v(vd n) {
   const vl subnormal = n < 0x1p-1022;
   const vd scaled = subnormal ? n * 0x1p54 : n;
@@ -156,13 +184,22 @@ inline vd log_v(vd n) {
   m = high ? 0.5 * m : m;  // now in [sqrt(1/2), sqrt(2)), where the series below converges fast
   e = high ? e + 1.0 : e;
   // log(m) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), s = (m - 1) / (m + 1), |s| <= 0.1716; m - 1 is exact.
+  // The first omitted term is below 3e-18 (Precise, to z^10/21) or 2e-13 (to z^6/13) relative to log(m).
   const vd f = m - 1.0;
-  const vd s = f / (2.0 + f);
+  vd s;
+  if constexpr (Precise) {
+    s = f / (2.0 + f);
+  } else {
+    const vd root = rsqrt_fast(2.0 + f);
+    s = f * (root * root);
+  }
   const vd z = s * s;
-  vd poly = z * (1.0 / 21.0) + 1.0 / 19.0;
-  poly = poly * z + 1.0 / 17.0;
-  poly = poly * z + 1.0 / 15.0;
-  poly = poly * z + 1.0 / 13.0;
+  vd poly = Precise ? z * (1.0 / 21.0) + 1.0 / 19.0 : vd{} + 1.0 / 13.0;
+  if constexpr (Precise) {
+    poly = poly * z + 1.0 / 17.0;
+    poly = poly * z + 1.0 / 15.0;
+    poly = poly * z + 1.0 / 13.0;
+  }
   poly = poly * z + 1.0 / 11.0;
   poly = poly * z + 1.0 / 9.0;
   poly = poly * z + 1.0 / 7.0;
@@ -181,7 +218,8 @@ inline vd log_v(vd n) {
 // 2^k for integral k in [-1022, 1023], built from its bits.
 inline vd exp2_int(vd k) { return (vd)((vq)(k + (0x1p52 + 1023.0)) << 52); }
 
-// e^t. Overflow gives Inf, underflow gives 0, NaN stays NaN.
+// e^t, to a few double ulps, or to about 1e-11 relative if !Precise. Overflow gives Inf, underflow 0, NaN stays NaN.
+template <bool Precise>
 inline vd exp_v(vd t) {
   t = t > 710.0 ? vd{} + 710.0 : t;  // NaN fails both comparisons and flows through
   t = t < -746.0 ? vd{} - 746.0 : t;
@@ -190,11 +228,13 @@ inline vd exp_v(vd t) {
   constexpr double kLn2Hi = 6.93147180369123816490e-01;
   constexpr double kLn2Lo = 1.90821492927058770002e-10;
   const vd r = (t - k * kLn2Hi) - k * kLn2Lo;  // |r| <= ln(2) / 2
-  // Taylor series to r^13 / 13!: the first omitted term is below 4e-18.
-  vd p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
+  // Taylor series to r^13 / 13! (Precise; the first omitted term is below 4e-18) or to r^9 / 9! (below 7e-12).
+  vd p = Precise ? r * (1.0 / 6227020800.0) + 1.0 / 479001600.0 : vd{} + 1.0 / 362880.0;
+  if constexpr (Precise) {
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+  }
   p = p * r + 1.0 / 40320.0;
   p = p * r + 1.0 / 5040.0;
   p = p * r + 1.0 / 720.0;
@@ -217,19 +257,65 @@ inline BetaKind beta_kind(double beta) {
                                                                                             : BetaKind::General;
 }
 
-// n^-beta. The special betas avoid log and exp; sqrt and division are correctly rounded, so they are at least as
-// accurate as the general path.
+// The powers of the normaliser that forward and backward need: n^-beta and 1/n.
+struct Powers {
+  vd scale;
+  vd inverse;
+};
+
+// Exact: correctly rounded sqrt and division. For float64 storage, and for any strip whose n leaves the fast domain.
 template <BetaKind K>
-inline vd neg_pow(vd n, double beta) {
+inline Powers exact_powers(vd n, double beta) {
+  const vd inverse = 1.0 / n;
   if constexpr (K == BetaKind::Half) {
-    return 1.0 / sqrt_v(n);
+    return {1.0 / sqrt_v(n), inverse};
   } else if constexpr (K == BetaKind::ThreeQuarters) {
     const vd root = sqrt_v(n);
-    return 1.0 / (root * sqrt_v(root));
+    return {1.0 / (root * sqrt_v(root)), inverse};
   } else if constexpr (K == BetaKind::One) {
-    return 1.0 / n;
+    return {inverse, inverse};
   } else {
-    return exp_v(-beta * log_v(n));
+    return {exp_v<true>(-beta * log_v<true>(n)), inverse};
+  }
+}
+
+// The fast domain: n in [2^-100, 2^100]. There the target's reciprocal-sqrt estimate is valid (even through float)
+// and Newton's method converges; zeros, Inf, NaN and subnormals all fall outside and take the exact path.
+inline bool in_fast_domain(const vd* n, int64_t depth) {
+  vl ok = n[0] == n[0];
+  for (int64_t c = 0; c < depth; ++c) ok &= (n[c] >= 0x1p-100) & (n[c] <= 0x1p100);  // NaN fails both
+  for (int64_t l = 0; l < L; ++l) {
+    if (!ok[l]) return false;
+  }
+  return true;
+}
+
+// Fast: no sqrt or division instruction, whose latency dominated the float32 forward (perf, AlexNet LRN1 in
+// `python -m lrn_op.bench`). Relative error about 1e-8: far below float32's half ulp (6e-8), so for float32 and the
+// half types the result still rounds as the exact one does but for rare ties. The general beta takes the shorter
+// log and exp, whose 1e-11 error is as far below.
+template <BetaKind K>
+inline Powers fast_powers(vd n, double beta) {
+  const vd root = rsqrt_fast(n);
+  const vd inverse = root * root;
+  if constexpr (K == BetaKind::Half) {
+    return {root, inverse};
+  } else if constexpr (K == BetaKind::ThreeQuarters) {
+    return {root * rsqrt_fast(n * root), inverse};  // n^-1/2 * (n^1/2)^-1/2
+  } else if constexpr (K == BetaKind::One) {
+    return {inverse, inverse};
+  } else {
+    return {exp_v<false>(-beta * log_v<false>(n)), inverse};
+  }
+}
+
+// Calls body(powers) with the fast powers where the storage type and the strip's normalisers allow, else exact.
+template <class T, BetaKind K, class Body>
+inline void with_powers(const vd* n, int64_t depth, Body body) {
+  if (!std::is_same<T, double>::value && in_fast_domain(n, depth)) {
+    body([](vd v, double beta) { return fast_powers<K>(v, beta); });
+  } else {
+    body([](vd v, double beta) { return exact_powers<K>(v, beta); });
   }
 }
 
@@ -286,10 +372,11 @@ inline Strip make_strip(const Layout& layout, int64_t first) {
   const int64_t total = layout.outer * layout.inner;
   t.lanes = total - first < L ? total - first : L;
   t.stride = layout.inner;
+  int64_t o = first / layout.inner;
+  int64_t i = first % layout.inner;
   for (int64_t l = 0; l < t.lanes; ++l) {
-    const int64_t o = (first + l) / layout.inner;
-    const int64_t i = (first + l) % layout.inner;
     t.base[l] = o * layout.depth * layout.inner + i;
+    if (++i == layout.inner) i = 0, ++o;
   }
   return t;
 }
@@ -407,7 +494,10 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
     gather(x, t, depth, xs);
     for (int64_t c = 0; c < depth; ++c) sums[c] = xs[c] * xs[c];
     window_sum(sums, depth, p.depth_radius, pre, suf);
-    for (int64_t c = 0; c < depth; ++c) sums[c] = xs[c] * neg_pow<K>(p.bias + p.alpha * sums[c], p.beta);
+    for (int64_t c = 0; c < depth; ++c) sums[c] = p.bias + p.alpha * sums[c];
+    with_powers<T, K>(sums, depth, [&](auto powers) {
+      for (int64_t c = 0; c < depth; ++c) sums[c] = xs[c] * powers(sums[c], p.beta).scale;
+    });
     scatter(sums, t, depth, y);
   });
   return true;
@@ -439,11 +529,14 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
     gather(y, t, depth, ys);
     for (int64_t c = 0; c < depth; ++c) sums[c] = xs[c] * xs[c];
     window_sum(sums, depth, p.depth_radius, pre, suf);
-    for (int64_t c = 0; c < depth; ++c) {
-      const vd n = p.bias + p.alpha * sums[c];
-      scale[c] = neg_pow<K>(n, p.beta);
-      sums[c] = gs[c] * ys[c] / n;
-    }
+    for (int64_t c = 0; c < depth; ++c) sums[c] = p.bias + p.alpha * sums[c];
+    with_powers<T, K>(sums, depth, [&](auto powers) {
+      for (int64_t c = 0; c < depth; ++c) {
+        const Powers n = powers(sums[c], p.beta);
+        scale[c] = n.scale;
+        sums[c] = gs[c] * ys[c] * n.inverse;
+      }
+    });
     window_sum(sums, depth, p.depth_radius, pre, suf);
     for (int64_t c = 0; c < depth; ++c) gs[c] = gs[c] * scale[c] + coefficient * xs[c] * sums[c];
     scatter(gs, t, depth, dx);

@@ -64,7 +64,8 @@ def test_compute_gradient_numerically(rng, depth_radius, beta):
     x = tf.constant(rng.standard_normal([1, 2, 2, 7]))  # float64: numerical differences are meaningful
     theoretical, numerical = tf.test.compute_gradient(
         lambda t: lrn_op.lrn(t, depth_radius, 1.0, 0.5, beta), [x])
-    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=1e-6, atol=1e-7)
+    # Central differences carry a truncation error of about 1e-7 here, so this bounds the agreement, not our error.
+    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=1e-5, atol=1e-6)
 
 
 def test_zero_input_gradient_is_identity():
