@@ -279,17 +279,6 @@ inline Powers exact_powers(vd n, double beta) {
   }
 }
 
-// The fast domain: n in [2^-100, 2^100]. There the target's reciprocal-sqrt estimate is valid (even through float)
-// and Newton's method converges; zeros, Inf, NaN and subnormals all fall outside and take the exact path.
-inline bool in_fast_domain(const vd* n, int64_t depth) {
-  vl ok = n[0] == n[0];
-  for (int64_t c = 0; c < depth; ++c) ok &= (n[c] >= 0x1p-100) & (n[c] <= 0x1p100);  // NaN fails both
-  for (int64_t l = 0; l < L; ++l) {
-    if (!ok[l]) return false;
-  }
-  return true;
-}
-
 // Fast: no sqrt or division instruction, whose latency dominated the float32 forward (perf, AlexNet LRN1 in
 // `python -m lrn_op.bench`). Relative error about 1e-8: far below float32's half ulp (6e-8), so for float32 and the
 // half types the result still rounds as the exact one does but for rare ties. The general beta takes the shorter
@@ -309,57 +298,90 @@ inline Powers fast_powers(vd n, double beta) {
   }
 }
 
-// Calls body(powers) with the fast powers where the storage type and the strip's normalisers allow, else exact.
-template <class T, BetaKind K, class Body>
-inline void with_powers(const vd* n, int64_t depth, Body body) {
-  if (!std::is_same<T, double>::value && in_fast_domain(n, depth)) {
-    body([](vd v, double beta) { return fast_powers<K>(v, beta); });
-  } else {
-    body([](vd v, double beta) { return exact_powers<K>(v, beta); });
-  }
-}
+// ---------------------------------------------------------------------------------------------------------------
+// A tile (kTileLanes lanes) is S strips of L lanes, and one channel of a tile is S native vectors. Every loop over
+// channels runs over the S strips inside, so that the prefix and suffix sums, whose adds depend on the previous
+// channel's, advance S independent chains at once instead of waiting on one: on AVX-512 this halved the forward
+// time of AlexNet LRN1 in `python -m lrn_op.bench`.
+constexpr int64_t S = kTileLanes / L;
+struct Lanes {
+  vd s[S];
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The window sum, shared by forward and backward.
 //
-// v[c] <- sum of v[k] over k in [c - r, c + r] clipped to [0, depth), for every channel c of a tile, in place.
-//
-// van Herk / Gil-Werman: cut the channels into blocks of w = 2r + 1. A window of length w spans at most two blocks
-// and is the suffix sum (within its block) at its first channel plus the prefix sum (within its block) at its last.
-// Nothing is ever subtracted, so
+// van Herk / Gil-Werman: cut the channels into blocks of w = 2r + 1. A window [c - r, c + r] (clipped to the
+// tensor) spans at most two blocks and is the suffix sum (within its block) at its first channel plus the prefix
+// sum (within its block) at its last. Nothing is ever subtracted, so
 //   - the cost is three adds per element, whatever r is;
 //   - a large value that leaves the window cannot wipe out the small ones still in it, as it does in a running
 //     add-the-new, subtract-the-old sum;
 //   - a NaN or Inf reaches exactly the windows that contain it.
-inline void window_sum(vd* v, int64_t depth, int64_t radius, vd* pre, vd* suf) {
-  const int64_t r = radius < depth ? radius : depth - 1;  // wider windows cover every channel anyway
-  const int64_t w = 2 * r + 1;
-  for (int64_t c = 0, k = 0; c < depth; ++c) {  // k = c % w
-    pre[c] = k == 0 ? v[c] : pre[c - 1] + v[c];
-    k = k + 1 == w ? 0 : k + 1;
-  }
-  for (int64_t c = depth - 1, k = (depth - 1) % w; c >= 0; --c) {  // k = c % w
-    suf[c] = c == depth - 1 || k == w - 1 ? v[c] : suf[c + 1] + v[c];
-    k = k == 0 ? w - 1 : k - 1;
-  }
-  for (int64_t c = 0, k = 0; c < depth; ++c) {  // k = (c - r) % w once c > r
-    const int64_t first = c > r ? c - r : 0;
-    const int64_t last = c + r < depth ? c + r : depth - 1;
-    // The window spans one block when it starts a block, or when the tensor's end cuts it short inside one.
-    const bool one_block = first == 0 || last < first - k + w;
-    if (one_block && (first == 0 || k == 0)) {
-      v[c] = pre[last];
-    } else if (one_block) {
-      v[c] = suf[first];
-    } else {
-      v[c] = suf[first] + pre[last];
+//
+// The plan says, for every channel, which suffix and which prefix make up its window; it depends only on depth and
+// radius, so it is made once per call. Index `depth` names a zero entry: the windows that lie in one block need
+// only one of the two terms.
+class WindowPlan {
+ public:
+  WindowPlan(int64_t depth, int64_t radius)
+      : depth_(depth),
+        width_(2 * (radius < depth ? radius : depth - 1) + 1),  // wider windows cover every channel anyway
+        terms_(new (std::nothrow) int64_t[static_cast<size_t>(2 * depth)]) {
+    if (!terms_) return;
+    const int64_t r = (width_ - 1) / 2;
+    for (int64_t c = 0; c < depth; ++c) {
+      const int64_t first = c > r ? c - r : 0;
+      const int64_t last = c + r < depth ? c + r : depth - 1;
+      const int64_t block_start = first - first % width_;
+      const bool one_block = last < block_start + width_;  // it starts a block, or the tensor's end cuts it short
+      suffix_term(c) = one_block && first == block_start ? depth : first;
+      prefix_term(c) = one_block && first != block_start ? depth : last;
     }
-    if (c >= r) k = k + 1 == w ? 0 : k + 1;
   }
-}
+  bool ok() const { return terms_ != nullptr; }
+  int64_t depth() const { return depth_; }
+  int64_t width() const { return width_; }
+
+  // Prefix sums within blocks: put(c, v) for c = 0, 1, 2, ... in order.
+  struct Prefix {
+    int64_t width, k = 0;  // k = c % width
+    void put(Lanes* pre, int64_t c, const Lanes& v) {
+      for (int64_t s = 0; s < S; ++s) pre[c].s[s] = k == 0 ? v.s[s] : pre[c - 1].s[s] + v.s[s];
+      k = k + 1 == width ? 0 : k + 1;
+    }
+  };
+  Prefix prefix() const { return Prefix{width_}; }
+
+  // Suffix sums within blocks of value(c), and the zero entries at index depth of both arrays.
+  template <class Value>
+  void suffix(Lanes* pre, Lanes* suf, Value value) const {
+    pre[depth_] = suf[depth_] = Lanes{};
+    for (int64_t c = depth_ - 1, k = (depth_ - 1) % width_; c >= 0; --c) {  // k = c % width
+      const Lanes v = value(c);
+      const bool block_end = c == depth_ - 1 || k == width_ - 1;
+      for (int64_t s = 0; s < S; ++s) suf[c].s[s] = block_end ? v.s[s] : suf[c + 1].s[s] + v.s[s];
+      k = k == 0 ? width_ - 1 : k - 1;
+    }
+  }
+
+  vd sum(const Lanes* pre, const Lanes* suf, int64_t c, int64_t s) const {
+    return suf[suffix_term(c)].s[s] + pre[prefix_term(c)].s[s];
+  }
+
+ private:
+  int64_t& suffix_term(int64_t c) { return terms_[2 * c]; }
+  int64_t& prefix_term(int64_t c) { return terms_[2 * c + 1]; }
+  int64_t suffix_term(int64_t c) const { return terms_[2 * c]; }
+  int64_t prefix_term(int64_t c) const { return terms_[2 * c + 1]; }
+
+  int64_t depth_;
+  int64_t width_;
+  std::unique_ptr<int64_t[]> terms_;
+};
 
 // ---------------------------------------------------------------------------------------------------------------
-// Strips: L lanes, gathered channel-major into scratch (one vd per channel) and scattered back.
+// Strips: L lanes, loaded and stored a block of L channels at a time.
 
 struct Strip {
   int64_t base[L];  // offset of channel 0 of each lane
@@ -370,7 +392,7 @@ struct Strip {
 inline Strip make_strip(const Layout& layout, int64_t first) {
   Strip t{};
   const int64_t total = layout.outer * layout.inner;
-  t.lanes = total - first < L ? total - first : L;
+  t.lanes = total - first < L ? (total > first ? total - first : 0) : L;
   t.stride = layout.inner;
   int64_t o = first / layout.inner;
   int64_t i = first % layout.inner;
@@ -418,63 +440,136 @@ inline void transpose(V* rows) {
   }
 }
 
+// Reads channels [c0, c0 + count) of a strip, count <= L, as doubles: block[j] holds channel c0 + j.
 template <class T>
-inline void gather(const T* src_typed, const Strip& t, int64_t depth, vd* dst) {
+inline void load_block(const T* src_typed, const Strip& t, int64_t c0, int64_t count, vd* block) {
   using S = Storage<T>;
   using V = typename S::vec;
   const auto* src = reinterpret_cast<const typename S::raw*>(src_typed);
-  int64_t c = 0;
   if (contiguous(t)) {
-    for (; c < depth; ++c) dst[c] = S::widen(load<V>(src + t.base[0] + c * t.stride));
-  } else if (transposable(t)) {
-    for (; c + L <= depth; c += L) {
-      V rows[L];
-      for (int64_t l = 0; l < L; ++l) rows[l] = load<V>(src + t.base[l] + c);
-      transpose<V, typename S::mask>(rows);
-      for (int64_t j = 0; j < L; ++j) dst[c + j] = S::widen(rows[j]);
+    for (int64_t j = 0; j < count; ++j) block[j] = S::widen(load<V>(src + t.base[0] + (c0 + j) * t.stride));
+  } else if (transposable(t) && count == L) {
+    V rows[L];
+    for (int64_t l = 0; l < L; ++l) rows[l] = load<V>(src + t.base[l] + c0);
+    transpose<V, typename S::mask>(rows);
+    for (int64_t j = 0; j < L; ++j) block[j] = S::widen(rows[j]);
+  } else {
+    for (int64_t j = 0; j < count; ++j) {
+      V lanes{};
+      for (int64_t l = 0; l < t.lanes; ++l) lanes[l] = src[t.base[l] + (c0 + j) * t.stride];
+      block[j] = S::widen(lanes);
     }
-  }
-  for (; c < depth; ++c) {
-    V lanes{};
-    for (int64_t l = 0; l < t.lanes; ++l) lanes[l] = src[t.base[l] + c * t.stride];
-    dst[c] = S::widen(lanes);
   }
 }
 
+// Writes block[j] to channel c0 + j of a strip, for j < count <= L, rounding to the storage type.
 template <class T>
-inline void scatter(const vd* src, const Strip& t, int64_t depth, T* dst_typed) {
+inline void store_block(T* dst_typed, const Strip& t, int64_t c0, int64_t count, const vd* block) {
   using S = Storage<T>;
   using V = typename S::vec;
   auto* dst = reinterpret_cast<typename S::raw*>(dst_typed);
-  int64_t c = 0;
   if (contiguous(t)) {
-    for (; c < depth; ++c) store(dst + t.base[0] + c * t.stride, S::narrow(src[c]));
-  } else if (transposable(t)) {
-    for (; c + L <= depth; c += L) {
-      V rows[L];
-      for (int64_t j = 0; j < L; ++j) rows[j] = S::narrow(src[c + j]);
-      transpose<V, typename S::mask>(rows);
-      for (int64_t l = 0; l < L; ++l) store(dst + t.base[l] + c, rows[l]);
+    for (int64_t j = 0; j < count; ++j) store(dst + t.base[0] + (c0 + j) * t.stride, S::narrow(block[j]));
+  } else if (transposable(t) && count == L) {
+    V rows[L];
+    for (int64_t j = 0; j < L; ++j) rows[j] = S::narrow(block[j]);
+    transpose<V, typename S::mask>(rows);
+    for (int64_t l = 0; l < L; ++l) store(dst + t.base[l] + c0, rows[l]);
+  } else {
+    for (int64_t j = 0; j < count; ++j) {
+      const V lanes = S::narrow(block[j]);
+      for (int64_t l = 0; l < t.lanes; ++l) dst[t.base[l] + (c0 + j) * t.stride] = lanes[l];
     }
   }
-  for (; c < depth; ++c) {
-    const V lanes = S::narrow(src[c]);
-    for (int64_t l = 0; l < t.lanes; ++l) dst[t.base[l] + c * t.stride] = lanes[l];
-  }
 }
 
-// Calls body(strip) for every strip of the tiles [begin, end).
+// Calls body(c0, count) for the blocks of L channels that cover [0, depth).
 template <class Body>
-inline void for_each_strip(const Layout& layout, int64_t begin, int64_t end, Body body) {
-  const int64_t total = layout.outer * layout.inner;
-  for (int64_t first = begin * kTileLanes; first < end * kTileLanes && first < total; first += L) {
-    body(make_strip(layout, first));
-  }
+inline void for_each_block(int64_t depth, Body body) {
+  for (int64_t c0 = 0; c0 < depth; c0 += L) body(c0, depth - c0 < L ? depth - c0 : L);
 }
 
-// Scratch for one thread: `arrays` strips of depth channels. Null if the allocation fails.
-inline std::unique_ptr<vd[]> scratch(int64_t depth, int64_t arrays) {
-  return std::unique_ptr<vd[]>(new (std::nothrow) vd[static_cast<size_t>(depth * arrays)]);
+// A tile: S strips of L lanes, the last ones possibly partial or empty at the end of the tensor.
+struct Tile {
+  Strip strips[S];
+};
+
+inline Tile make_tile(const Layout& layout, int64_t tile) {
+  Tile t;
+  for (int64_t s = 0; s < S; ++s) t.strips[s] = make_strip(layout, tile * kTileLanes + s * L);
+  return t;
+}
+
+// Scratch for one thread: `arrays` tiles of depth channels plus the zero entry that WindowPlan uses. Null if the
+// allocation fails.
+inline std::unique_ptr<Lanes[]> scratch(int64_t depth, int64_t arrays) {
+  return std::unique_ptr<Lanes[]>(new (std::nothrow) Lanes[static_cast<size_t>((depth + 1) * arrays)]);
+}
+
+// Pass shared by forward and backward: x into xs, and the window sums of x^2 into pre / suf.
+template <class T>
+inline void square_sums(const T* x, const Tile& t, const WindowPlan& plan, Lanes* xs, Lanes* pre, Lanes* suf) {
+  auto prefix = plan.prefix();
+  for_each_block(plan.depth(), [&](int64_t c0, int64_t count) {
+    vd block[S][L];
+    for (int64_t s = 0; s < S; ++s) load_block(x, t.strips[s], c0, count, block[s]);
+    for (int64_t j = 0; j < count; ++j) {
+      Lanes squares;
+      for (int64_t s = 0; s < S; ++s) {
+        xs[c0 + j].s[s] = block[s][j];
+        squares.s[s] = block[s][j] * block[s][j];
+      }
+      prefix.put(pre, c0 + j, squares);
+    }
+  });
+  plan.suffix(pre, suf, [&](int64_t c) {
+    Lanes squares;
+    for (int64_t s = 0; s < S; ++s) squares.s[s] = xs[c].s[s] * xs[c].s[s];
+    return squares;
+  });
+}
+
+// The per-element formulas, shared by the tile and row paths; the derivations are above forward_tiles and
+// backward_tiles.
+inline vd normaliser(const Params& p, vd window_of_squares) { return p.bias + p.alpha * window_of_squares; }
+inline vd output(vd x, const Powers& n) { return x * n.scale; }
+inline vd gradient_term(vd g, vd y, const Powers& n) { return g * y * n.inverse; }  // g y / N
+inline vd input_gradient(vd g, vd scale, vd x, vd window_of_terms, double coefficient) {
+  return g * scale + coefficient * x * window_of_terms;
+}
+
+// Runs pass(powers) with the fast powers where the storage type allows, and again with the exact ones if any
+// normaliser it met left the fast domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid
+// (even through float) and Newton's method converges. Zeros, Inf, NaN and subnormals all fall outside. The check
+// rides along with the pass, and the rare rerun overwrites everything the first run wrote.
+template <BetaKind K>
+struct FastPowers {
+  vl in_domain = vl{} == 0;
+  Powers operator()(vd n, double beta) {
+    in_domain &= (n >= 0x1p-100) & (n <= 0x1p100);  // NaN fails both
+    return fast_powers<K>(n, beta);
+  }
+  bool all_in_domain() const {
+    bool all = true;
+    for (int64_t l = 0; l < L; ++l) all = all && in_domain[l];
+    return all;
+  }
+};
+
+template <BetaKind K>
+struct ExactPowers {
+  Powers operator()(vd n, double beta) const { return exact_powers<K>(n, beta); }
+};
+
+template <class T, BetaKind K, class Pass>
+inline void with_powers(Pass pass) {
+  if (!std::is_same<T, double>::value) {
+    FastPowers<K> fast;
+    pass(fast);
+    if (fast.all_in_domain()) return;
+  }
+  ExactPowers<K> exact;
+  pass(exact);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -484,22 +579,28 @@ inline std::unique_ptr<vd[]> scratch(int64_t depth, int64_t arrays) {
 template <class T, BetaKind K>
 bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
   const int64_t depth = layout.depth;
-  auto buffer = scratch(depth, 4);
-  if (!buffer) return false;
-  vd* xs = buffer.get();
-  vd* sums = xs + depth;
-  vd* pre = sums + depth;
-  vd* suf = pre + depth;
-  for_each_strip(layout, begin, end, [&](const Strip& t) {
-    gather(x, t, depth, xs);
-    for (int64_t c = 0; c < depth; ++c) sums[c] = xs[c] * xs[c];
-    window_sum(sums, depth, p.depth_radius, pre, suf);
-    for (int64_t c = 0; c < depth; ++c) sums[c] = p.bias + p.alpha * sums[c];
-    with_powers<T, K>(sums, depth, [&](auto powers) {
-      for (int64_t c = 0; c < depth; ++c) sums[c] = xs[c] * powers(sums[c], p.beta).scale;
+  const WindowPlan plan(depth, p.depth_radius);
+  auto buffer = scratch(depth, 3);
+  if (!plan.ok() || !buffer) return false;
+  Lanes* xs = buffer.get();
+  Lanes* pre = xs + depth + 1;
+  Lanes* suf = pre + depth + 1;
+  for (int64_t tile = begin; tile < end; ++tile) {
+    const Tile t = make_tile(layout, tile);
+    square_sums(x, t, plan, xs, pre, suf);
+    with_powers<T, K>([&](auto& powers) {
+      for_each_block(depth, [&](int64_t c0, int64_t count) {
+        for (int64_t s = 0; s < S; ++s) {
+          vd block[L];
+          for (int64_t j = 0; j < count; ++j) {
+            const vd n = normaliser(p, plan.sum(pre, suf, c0 + j, s));
+            block[j] = output(xs[c0 + j].s[s], powers(n, p.beta));
+          }
+          store_block(y, t.strips[s], c0, count, block);
+        }
+      });
     });
-    scatter(sums, t, depth, y);
-  });
+  }
   return true;
 }
 
@@ -508,50 +609,207 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
 // so for an upstream gradient g:
 //   dx_j = g_j N_j^-beta - 2 alpha beta x_j sum_{|i - j| <= r} g_i y_i / N_i
 // The sum is the same window sum as the forward one (the window is symmetric). As in TF's LRNGrad, y is the given
-// output_image, and N is recomputed from x: one pass over x is cheaper than storing and reading back a saved N.
+// output_image, and N is recomputed from x: the gradient op's inputs are fixed (those of tf.raw_ops.LRNGrad), and
+// recomputing N costs one pass over data already in cache.
 template <class T, BetaKind K>
 bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
                     int64_t begin, int64_t end) {
   const int64_t depth = layout.depth;
-  auto buffer = scratch(depth, 7);
-  if (!buffer) return false;
-  vd* xs = buffer.get();
-  vd* gs = xs + depth;
-  vd* ys = gs + depth;
-  vd* sums = ys + depth;
-  vd* scale = sums + depth;
-  vd* pre = scale + depth;
-  vd* suf = pre + depth;
+  const WindowPlan plan(depth, p.depth_radius);
+  auto buffer = scratch(depth, 6);
+  if (!plan.ok() || !buffer) return false;
+  Lanes* xs = buffer.get();
+  Lanes* gs = xs + depth + 1;
+  Lanes* scale = gs + depth + 1;
+  Lanes* ts = scale + depth + 1;
+  Lanes* pre = ts + depth + 1;
+  Lanes* suf = pre + depth + 1;
   const double coefficient = -2.0 * p.alpha * p.beta;
-  for_each_strip(layout, begin, end, [&](const Strip& t) {
-    gather(x, t, depth, xs);
-    gather(dy, t, depth, gs);
-    gather(y, t, depth, ys);
-    for (int64_t c = 0; c < depth; ++c) sums[c] = xs[c] * xs[c];
-    window_sum(sums, depth, p.depth_radius, pre, suf);
-    for (int64_t c = 0; c < depth; ++c) sums[c] = p.bias + p.alpha * sums[c];
-    with_powers<T, K>(sums, depth, [&](auto powers) {
-      for (int64_t c = 0; c < depth; ++c) {
-        const Powers n = powers(sums[c], p.beta);
-        scale[c] = n.scale;
-        sums[c] = gs[c] * ys[c] * n.inverse;
+  for (int64_t tile = begin; tile < end; ++tile) {
+    const Tile t = make_tile(layout, tile);
+    square_sums(x, t, plan, xs, pre, suf);
+    // t_c = g_c y_c / N_c, and the pieces of dx_c that do not need its window sum.
+    with_powers<T, K>([&](auto& powers) {
+      for_each_block(depth, [&](int64_t c0, int64_t count) {
+        for (int64_t s = 0; s < S; ++s) {
+          vd g[L], out[L];
+          load_block(dy, t.strips[s], c0, count, g);
+          load_block(y, t.strips[s], c0, count, out);
+          for (int64_t j = 0; j < count; ++j) {
+            const Powers n = powers(normaliser(p, plan.sum(pre, suf, c0 + j, s)), p.beta);
+            gs[c0 + j].s[s] = g[j];
+            scale[c0 + j].s[s] = n.scale;
+            ts[c0 + j].s[s] = gradient_term(g[j], out[j], n);
+          }
+        }
+      });
+    });
+    auto prefix = plan.prefix();
+    for (int64_t c = 0; c < depth; ++c) prefix.put(pre, c, ts[c]);
+    plan.suffix(pre, suf, [&](int64_t c) { return ts[c]; });
+    for_each_block(depth, [&](int64_t c0, int64_t count) {
+      for (int64_t s = 0; s < S; ++s) {
+        vd block[L];
+        for (int64_t j = 0; j < count; ++j) {
+          const int64_t c = c0 + j;
+          block[j] = input_gradient(gs[c].s[s], scale[c].s[s], xs[c].s[s], plan.sum(pre, suf, c, s), coefficient);
+        }
+        store_block(dx, t.strips[s], c0, count, block);
       }
     });
-    window_sum(sums, depth, p.depth_radius, pre, suf);
-    for (int64_t c = 0; c < depth; ++c) gs[c] = gs[c] * scale[c] + coefficient * xs[c] * sums[c];
-    scatter(gs, t, depth, dx);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rows: NHWC with a radius of at most kDirectRadius. The lanes run along the channels of one pixel, and each window
+// is added up directly from a zero-padded copy of its terms: 2r adds per vector, where a tile pays for two
+// transposes and the prefix / suffix passes. These sums never subtract either, so they keep the accuracy and the
+// NaN locality of window_sum. Above kDirectRadius the tiles are faster (`python -m lrn_op.bench --sweep`).
+constexpr int64_t kDirectRadius = 6;
+
+inline int64_t effective_radius(const Layout& layout, const Params& p) {
+  return p.depth_radius < layout.depth ? p.depth_radius : layout.depth - 1;
+}
+
+inline bool use_rows(const Layout& layout, const Params& p) {
+  return layout.inner == 1 && effective_radius(layout, p) <= kDirectRadius;
+}
+
+// L channels of a row from channel c, as doubles; channels past depth read as zero.
+template <class T>
+inline vd load_channels(const T* row_typed, int64_t c, int64_t depth) {
+  using S = Storage<T>;
+  using V = typename S::vec;
+  const auto* row = reinterpret_cast<const typename S::raw*>(row_typed);
+  if (c + L <= depth) return S::widen(load<V>(row + c));
+  V v{};
+  std::memcpy(&v, row + c, sizeof(typename S::raw) * static_cast<size_t>(depth - c));
+  return S::widen(v);
+}
+
+// Writes the channels [c, min(c + L, depth)) of a row.
+template <class T>
+inline void store_channels(T* row_typed, int64_t c, int64_t depth, vd value) {
+  using S = Storage<T>;
+  using V = typename S::vec;
+  auto* row = reinterpret_cast<typename S::raw*>(row_typed);
+  const V v = S::narrow(value);
+  if (c + L <= depth) {
+    store(row + c, v);
+  } else {
+    std::memcpy(row + c, &v, sizeof(typename S::raw) * static_cast<size_t>(depth - c));
+  }
+}
+
+// The window sums at channels [c, c + L), from padded[r + k] = term_k (zero outside the row), added left to right.
+inline vd direct_sum(const double* padded, int64_t c, int64_t r) {
+  vd sum = load<vd>(padded + c);
+  for (int64_t k = 1; k <= 2 * r; ++k) sum += load<vd>(padded + c + k);
+  return sum;
+}
+
+// Scratch for the row path: `plain` arrays of the padded depth, then `padded` ones with r zeros either side.
+inline std::unique_ptr<double[]> row_scratch(int64_t padded_depth, int64_t r, int64_t plain, int64_t padded) {
+  const int64_t size = plain * padded_depth + padded * (padded_depth + 2 * r);
+  return std::unique_ptr<double[]>(new (std::nothrow) double[static_cast<size_t>(size)]());
+}
+
+// Calls body(row) for the rows (pixels) of the tiles [begin, end).
+template <class Body>
+inline void for_each_row(const Layout& layout, int64_t begin, int64_t end, Body body) {
+  for (int64_t row = begin * kTileLanes; row < end * kTileLanes && row < layout.outer; ++row) body(row);
+}
+
+// x into xs and x^2 into the padded squares, for one row.
+template <class T>
+inline void load_squares(const T* x, int64_t depth, int64_t r, double* xs, double* squares) {
+  for (int64_t c = 0; c < depth; c += L) {
+    const vd v = load_channels(x, c, depth);
+    store(xs + c, v);
+    store(squares + r + c, v * v);
+  }
+}
+
+template <class T, BetaKind K>
+bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+  const int64_t depth = layout.depth;
+  const int64_t r = effective_radius(layout, p);
+  const int64_t padded_depth = (depth + L - 1) / L * L;
+  auto buffer = row_scratch(padded_depth, r, 1, 1);
+  if (!buffer) return false;
+  double* xs = buffer.get();
+  double* squares = xs + padded_depth;
+  for_each_row(layout, begin, end, [&](int64_t row) {
+    load_squares(x + row * depth, depth, r, xs, squares);
+    with_powers<T, K>([&](auto& powers) {
+      for (int64_t c = 0; c < depth; c += L) {
+        const vd n = normaliser(p, direct_sum(squares, c, r));
+        store_channels(y + row * depth, c, depth, output(load<vd>(xs + c), powers(n, p.beta)));
+      }
+    });
   });
   return true;
 }
 
-// Entry points with beta's special cases resolved once per call instead of once per element.
+template <class T, BetaKind K>
+bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
+                   int64_t begin, int64_t end) {
+  const int64_t depth = layout.depth;
+  const int64_t r = effective_radius(layout, p);
+  const int64_t padded_depth = (depth + L - 1) / L * L;
+  auto buffer = row_scratch(padded_depth, r, 3, 2);
+  if (!buffer) return false;
+  double* xs = buffer.get();
+  double* gs = xs + padded_depth;
+  double* scale = gs + padded_depth;
+  double* squares = scale + padded_depth;
+  double* terms = squares + padded_depth + 2 * r;
+  const double coefficient = -2.0 * p.alpha * p.beta;
+  for_each_row(layout, begin, end, [&](int64_t row) {
+    const int64_t offset = row * depth;
+    load_squares(x + offset, depth, r, xs, squares);
+    with_powers<T, K>([&](auto& powers) {
+      for (int64_t c = 0; c < depth; c += L) {
+        const Powers n = powers(normaliser(p, direct_sum(squares, c, r)), p.beta);
+        const vd g = load_channels(dy + offset, c, depth);
+        store(gs + c, g);
+        store(scale + c, n.scale);
+        store(terms + r + c, gradient_term(g, load_channels(y + offset, c, depth), n));
+      }
+    });
+    // The lanes past the row's end hold g y / N of zero padding, which may be 0 / 0: they must read as zero.
+    for (int64_t c = depth; c < padded_depth; ++c) terms[r + c] = 0.0;
+    for (int64_t c = 0; c < depth; c += L) {
+      const vd gradient = input_gradient(load<vd>(gs + c), load<vd>(scale + c), load<vd>(xs + c),
+                                         direct_sum(terms, c, r), coefficient);
+      store_channels(dx + offset, c, depth, gradient);
+    }
+  });
+  return true;
+}
+
+// Entry points: the path chosen and beta's special cases resolved once per call instead of once per element.
+template <class T, BetaKind K>
+bool forward_path(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+  return use_rows(layout, p) ? forward_rows<T, K>(x, y, layout, p, begin, end)
+                             : forward_tiles<T, K>(x, y, layout, p, begin, end);
+}
+
+template <class T, BetaKind K>
+bool backward_path(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
+                   int64_t begin, int64_t end) {
+  return use_rows(layout, p) ? backward_rows<T, K>(dy, x, y, dx, layout, p, begin, end)
+                             : backward_tiles<T, K>(dy, x, y, dx, layout, p, begin, end);
+}
+
 template <class T>
 bool forward(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
   switch (beta_kind(p.beta)) {
-    case BetaKind::Half: return forward_tiles<T, BetaKind::Half>(x, y, layout, p, begin, end);
-    case BetaKind::ThreeQuarters: return forward_tiles<T, BetaKind::ThreeQuarters>(x, y, layout, p, begin, end);
-    case BetaKind::One: return forward_tiles<T, BetaKind::One>(x, y, layout, p, begin, end);
-    default: return forward_tiles<T, BetaKind::General>(x, y, layout, p, begin, end);
+    case BetaKind::Half: return forward_path<T, BetaKind::Half>(x, y, layout, p, begin, end);
+    case BetaKind::ThreeQuarters: return forward_path<T, BetaKind::ThreeQuarters>(x, y, layout, p, begin, end);
+    case BetaKind::One: return forward_path<T, BetaKind::One>(x, y, layout, p, begin, end);
+    default: return forward_path<T, BetaKind::General>(x, y, layout, p, begin, end);
   }
 }
 
@@ -559,11 +817,11 @@ template <class T>
 bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p, int64_t begin,
               int64_t end) {
   switch (beta_kind(p.beta)) {
-    case BetaKind::Half: return backward_tiles<T, BetaKind::Half>(dy, x, y, dx, layout, p, begin, end);
+    case BetaKind::Half: return backward_path<T, BetaKind::Half>(dy, x, y, dx, layout, p, begin, end);
     case BetaKind::ThreeQuarters:
-      return backward_tiles<T, BetaKind::ThreeQuarters>(dy, x, y, dx, layout, p, begin, end);
-    case BetaKind::One: return backward_tiles<T, BetaKind::One>(dy, x, y, dx, layout, p, begin, end);
-    default: return backward_tiles<T, BetaKind::General>(dy, x, y, dx, layout, p, begin, end);
+      return backward_path<T, BetaKind::ThreeQuarters>(dy, x, y, dx, layout, p, begin, end);
+    case BetaKind::One: return backward_path<T, BetaKind::One>(dy, x, y, dx, layout, p, begin, end);
+    default: return backward_path<T, BetaKind::General>(dy, x, y, dx, layout, p, begin, end);
   }
 }
 
