@@ -147,69 +147,79 @@ struct Storage<bf16> {
 // n^-beta. libm's pow does not vectorise, and exp(-beta * log(n)) evaluated in float loses |beta * log n| float
 // ulps, so log and exp are written out here in double, accurate to a few double ulps.
 
-// 1/sqrt(n) for n in the fast domain: the hardware estimate, refined by Newton steps y <- y (3/2 - n y^2 / 2) in
-// double. Each step squares the relative error (times 3/2): AVX-512's 2^-14 estimate needs one step to reach
-// 6e-9, the 1.5 * 2^-12 of rsqrtps two steps to reach 1e-13.
-inline vd rsqrt_fast(vd n) {
+// Estimates from the hardware, refined by Newton steps in double. Each step squares the relative error (times a
+// small constant): AVX-512's 2^-14 estimates need one step to reach 6e-9, the 1.5 * 2^-12 of SSE's rsqrtps and
+// rcpps two steps to reach 1e-13. Precise adds one more step, for double storage: then the error is a few ulps.
+// Valid for n in the fast domain (see with_powers), which the estimates through float also cover.
 #if defined(__AVX512F__)
-  vd y = (vd)_mm512_maskz_rsqrt14_pd(0xff, (__m512d)n);
-  constexpr int kSteps = 1;
+constexpr int kNewtonSteps = 1;
+inline vd rsqrt_estimate(vd n) { return (vd)_mm512_maskz_rsqrt14_pd(0xff, (__m512d)n); }
+inline vd reciprocal_estimate(vd d) { return (vd)_mm512_maskz_rcp14_pd(0xff, (__m512d)d); }
 #elif defined(__AVX__)
-  vd y = (vd)_mm256_cvtps_pd(_mm_rsqrt_ps(_mm256_cvtpd_ps((__m256d)n)));
-  constexpr int kSteps = 2;
+constexpr int kNewtonSteps = 2;
+inline vd rsqrt_estimate(vd n) { return (vd)_mm256_cvtps_pd(_mm_rsqrt_ps(_mm256_cvtpd_ps((__m256d)n))); }
+inline vd reciprocal_estimate(vd d) { return (vd)_mm256_cvtps_pd(_mm_rcp_ps(_mm256_cvtpd_ps((__m256d)d))); }
 #elif defined(__SSE2__)
-  vd y = (vd)_mm_cvtps_pd(_mm_rsqrt_ps(_mm_cvtpd_ps((__m128d)n)));
-  constexpr int kSteps = 2;
+constexpr int kNewtonSteps = 2;
+inline vd rsqrt_estimate(vd n) { return (vd)_mm_cvtps_pd(_mm_rsqrt_ps(_mm_cvtpd_ps((__m128d)n))); }
+inline vd reciprocal_estimate(vd d) { return (vd)_mm_cvtps_pd(_mm_rcp_ps(_mm_cvtpd_ps((__m128d)d))); }
 #else
-  vd y = 1.0 / sqrt_v(n);
-  constexpr int kSteps = 0;
+constexpr int kNewtonSteps = 0;
+inline vd rsqrt_estimate(vd n) { return 1.0 / sqrt_v(n); }
+inline vd reciprocal_estimate(vd d) { return 1.0 / d; }
 #endif
+
+// 1/sqrt(n): y <- y + y (1/2 - n y^2 / 2).
+template <bool Precise>
+inline vd rsqrt_fast(vd n) {
+  vd y = rsqrt_estimate(n);
   const vd half = 0.5 * n;
-  for (int step = 0; step < kSteps; ++step) y = y * (1.5 - half * y * y);
+  for (int step = 0; step < kNewtonSteps + Precise; ++step) y = y + y * (0.5 - half * y * y);
   return y;
 }
 
-// Natural log, to a few double ulps, or to about 1e-12 relative if !Precise (enough for any storage type but
-// double). log(0) = -Inf, log(Inf) = Inf, negative or NaN input gives NaN.
+// 1/d: y <- y + y (1 - d y).
 template <bool Precise>
-inline vd log_v(vd n) {
-  const vl subnormal = n < 0x1p-1022;
-  const vd scaled = subnormal ? n * 0x1p54 : n;
-  const vq bits = (vq)scaled;
-  // The biased exponent read through the 2^52 trick: (2^52 + e) - 2^52, with no integer-to-double conversion.
-  vd e = (vd)((bits >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
-  e = subnormal ? e - 54.0 : e;
-  vd m = (vd)((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);  // in [1, 2)
-  const vl high = m > 1.4142135623730951;
-  m = high ? 0.5 * m : m;  // now in [sqrt(1/2), sqrt(2)), where the series below converges fast
-  e = high ? e + 1.0 : e;
-  // log(m) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), s = (m - 1) / (m + 1), |s| <= 0.1716; m - 1 is exact.
-  // The first omitted term is below 3e-18 (Precise, to z^10/21) or 2e-13 (to z^6/13) relative to log(m).
-  const vd f = m - 1.0;
-  vd s;
-  if constexpr (Precise) {
-    s = f / (2.0 + f);
-  } else {
-    const vd root = rsqrt_fast(2.0 + f);
-    s = f * (root * root);
-  }
+inline vd reciprocal_fast(vd d) {
+  vd y = reciprocal_estimate(d);
+  for (int step = 0; step < kNewtonSteps + Precise; ++step) y = y + y * (1.0 - d * y);
+  return y;
+}
+
+// log(n) for n in the fast domain (normal, positive, finite), to a few double ulps if Precise, else to about
+// 1e-9 relative (float storage; its half ulp is 6e-8). fdlibm's integer trick moves the mantissa into
+// [sqrt(1/2), sqrt(2)) without a compare; then log(m) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...) with
+// s = (m - 1) / (m + 1), |s| <= 0.1716. The first omitted term is below 3e-18 (to s^21/21) or 2e-9 (to s^11/11).
+template <bool Precise>
+inline vd log_fast(vd n) {
+  const vq bits = (vq)n + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+  const vd e = (vd)((bits >> 52) | 0x4330000000000000ull) - (0x1p52 + 1023.0);
+  const vd m = (vd)((bits & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
+  const vd f = m - 1.0;  // exact
+  const vd s = f * reciprocal_fast<Precise>(2.0 + f);
   const vd z = s * s;
-  vd poly = Precise ? z * (1.0 / 21.0) + 1.0 / 19.0 : vd{} + 1.0 / 13.0;
+  vd poly = Precise ? z * (1.0 / 21.0) + 1.0 / 19.0 : vd{} + 1.0 / 11.0;
   if constexpr (Precise) {
     poly = poly * z + 1.0 / 17.0;
     poly = poly * z + 1.0 / 15.0;
     poly = poly * z + 1.0 / 13.0;
+    poly = poly * z + 1.0 / 11.0;
   }
-  poly = poly * z + 1.0 / 11.0;
   poly = poly * z + 1.0 / 9.0;
   poly = poly * z + 1.0 / 7.0;
   poly = poly * z + 1.0 / 5.0;
   poly = poly * z + 1.0 / 3.0;
-  const vd log_m = 2.0 * s + 2.0 * s * z * poly;
-  // ln 2 split so that e * kLn2Hi is exact for every exponent.
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;
+  const vd twice_s = 2.0 * s;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // e * kLn2Hi is exact for every exponent
   constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  const vd result = e * kLn2Hi + (e * kLn2Lo + log_m);
+  return e * kLn2Hi + (e * kLn2Lo + (twice_s + twice_s * z * poly));
+}
+
+// Natural log of any double, to a few ulps, for the exact path: log(0) = -Inf, log(Inf) = Inf, negative or NaN
+// input gives NaN, subnormals are scaled into range first.
+inline vd log_v(vd n) {
+  const vl subnormal = n < 0x1p-1022;
+  const vd result = log_fast<true>(subnormal ? n * 0x1p54 : n) - (subnormal ? vd{} + 54.0 * 0.6931471805599453 : vd{});
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const vd nan = vd{} + std::numeric_limits<double>::quiet_NaN();
   return n == 0.0 ? vd{} - kInf : n == kInf ? vd{} + kInf : n > 0.0 ? result : nan;
@@ -218,8 +228,7 @@ inline vd log_v(vd n) {
 // 2^k for integral k in [-1022, 1023], built from its bits.
 inline vd exp2_int(vd k) { return (vd)((vq)(k + (0x1p52 + 1023.0)) << 52); }
 
-// e^t, to a few double ulps, or to about 1e-11 relative if !Precise. Overflow gives Inf, underflow 0, NaN stays NaN.
-template <bool Precise>
+// e^t to a few double ulps. Overflow gives Inf, underflow 0, NaN stays NaN.
 inline vd exp_v(vd t) {
   t = t > 710.0 ? vd{} + 710.0 : t;  // NaN fails both comparisons and flows through
   t = t < -746.0 ? vd{} - 746.0 : t;
@@ -228,13 +237,11 @@ inline vd exp_v(vd t) {
   constexpr double kLn2Hi = 6.93147180369123816490e-01;
   constexpr double kLn2Lo = 1.90821492927058770002e-10;
   const vd r = (t - k * kLn2Hi) - k * kLn2Lo;  // |r| <= ln(2) / 2
-  // Taylor series to r^13 / 13! (Precise; the first omitted term is below 4e-18) or to r^9 / 9! (below 7e-12).
-  vd p = Precise ? r * (1.0 / 6227020800.0) + 1.0 / 479001600.0 : vd{} + 1.0 / 362880.0;
-  if constexpr (Precise) {
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-  }
+  // Taylor series to r^13 / 13!: the first omitted term is below 4e-18.
+  vd p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
   p = p * r + 1.0 / 40320.0;
   p = p * r + 1.0 / 5040.0;
   p = p * r + 1.0 / 720.0;
@@ -248,6 +255,26 @@ inline vd exp_v(vd t) {
   // correctly.
   const vd k_low = (k * 0.5 - 0.25 + kRound) - kRound;  // floor(k / 2)
   return p * exp2_int(k_low) * exp2_int(k - k_low);
+}
+
+// e^t to about 6e-11 relative, for float-sized storage. t is clamped to [-708, 709], where 2^k is one normal
+// factor: a result beyond that range rounds to 0 or Inf in float anyway.
+inline vd exp_fast(vd t) {
+  t = t > 709.0 ? vd{} + 709.0 : t;
+  t = t < -708.0 ? vd{} - 708.0 : t;
+  constexpr double kRound = 0x1.8p52;
+  const vd k = (t * 1.4426950408889634 + kRound) - kRound;
+  const vd r = t - k * 0.6931471805599453;  // |r| <= ln(2) / 2; the rounding of k ln 2 costs below 1e-13
+  // Degree 7, interpolating e^r at the Chebyshev points of [-ln(2)/2, ln(2)/2]: near-minimax, max relative error
+  // 5.5e-11 there (numpy.polynomial.chebyshev.chebinterpolate, converted to powers of r).
+  vd p = r * 1.9907567086439808e-04 + 1.3948578255139586e-03;
+  p = p * r + 8.333283543121290e-03;
+  p = p * r + 4.166621832056651e-02;
+  p = p * r + 1.6666666786284912e-01;
+  p = p * r + 5.000000107728596e-01;
+  p = p * r + 9.999999999955115e-01;
+  p = p * r + 9.999999999595622e-01;
+  return p * exp2_int(k);
 }
 
 enum class BetaKind { Half, ThreeQuarters, One, General };
@@ -275,26 +302,27 @@ inline Powers exact_powers(vd n, double beta) {
   } else if constexpr (K == BetaKind::One) {
     return {inverse, inverse};
   } else {
-    return {exp_v<true>(-beta * log_v<true>(n)), inverse};
+    return {exp_v(-beta * log_v(n)), inverse};
   }
 }
 
 // Fast: no sqrt or division instruction, whose latency dominated the float32 forward (perf, AlexNet LRN1 in
-// `python -m lrn_op.bench`). Relative error about 1e-8: far below float32's half ulp (6e-8), so for float32 and the
-// half types the result still rounds as the exact one does but for rare ties. The general beta takes the shorter
-// log and exp, whose 1e-11 error is as far below.
-template <BetaKind K>
+// `python -m lrn_op.bench`). Not Precise, the relative error is about 1e-8: far below float32's half ulp (6e-8), so
+// for float32 and the half types the result still rounds as the exact one does but for rare ties. Precise (double
+// storage), it is a few double ulps.
+template <BetaKind K, bool Precise>
 inline Powers fast_powers(vd n, double beta) {
-  const vd root = rsqrt_fast(n);
+  const vd root = rsqrt_fast<Precise>(n);
   const vd inverse = root * root;
   if constexpr (K == BetaKind::Half) {
     return {root, inverse};
   } else if constexpr (K == BetaKind::ThreeQuarters) {
-    return {root * rsqrt_fast(n * root), inverse};  // n^-1/2 * (n^1/2)^-1/2
+    return {root * rsqrt_fast<Precise>(n * root), inverse};  // n^-1/2 * (n^1/2)^-1/2
   } else if constexpr (K == BetaKind::One) {
     return {inverse, inverse};
   } else {
-    return {exp_v<false>(-beta * log_v<false>(n)), inverse};
+    const vd t = -beta * log_fast<Precise>(n);
+    return {Precise ? exp_v(t) : exp_fast(t), inverse};
   }
 }
 
@@ -538,16 +566,16 @@ inline vd input_gradient(vd g, vd scale, vd x, vd window_of_terms, double coeffi
   return g * scale + coefficient * x * window_of_terms;
 }
 
-// Runs pass(powers) with the fast powers where the storage type allows, and again with the exact ones if any
+// Runs pass(powers) with the fast powers, and again with the exact ones if any
 // normaliser it met left the fast domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid
 // (even through float) and Newton's method converges. Zeros, Inf, NaN and subnormals all fall outside. The check
 // rides along with the pass, and the rare rerun overwrites everything the first run wrote.
-template <BetaKind K>
+template <BetaKind K, bool Precise>
 struct FastPowers {
   vl in_domain = vl{} == 0;
   Powers operator()(vd n, double beta) {
     in_domain &= (n >= 0x1p-100) & (n <= 0x1p100);  // NaN fails both
-    return fast_powers<K>(n, beta);
+    return fast_powers<K, Precise>(n, beta);
   }
   bool all_in_domain() const {
     bool all = true;
@@ -563,11 +591,9 @@ struct ExactPowers {
 
 template <class T, BetaKind K, class Pass>
 inline void with_powers(Pass pass) {
-  if (!std::is_same<T, double>::value) {
-    FastPowers<K> fast;
-    pass(fast);
-    if (fast.all_in_domain()) return;
-  }
+  FastPowers<K, std::is_same<T, double>::value> fast;
+  pass(fast);
+  if (fast.all_in_domain()) return;
   ExactPowers<K> exact;
   pass(exact);
 }
