@@ -688,10 +688,14 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Rows: NHWC with a radius of at most kDirectRadius. The lanes run along the channels of one pixel, and each window
-// is added up directly from a zero-padded copy of its terms: 2r adds per vector, where a tile pays for two
+// Rows: NHWC with a radius of at most kDirectRadius. The lanes run along the channels of the pixels, and each
+// window is added up directly from a zero-padded copy of its terms: 2r adds per vector, where a tile pays for two
 // transposes and the prefix / suffix passes. These sums never subtract either, so they keep the accuracy and the
 // NaN locality of window_sum. Above kDirectRadius the tiles are faster (`python -m lrn_op.bench --sweep`).
+//
+// A row shorter than one vector would leave most lanes idle, so rows shorter than L are taken a tile (kTileLanes
+// rows, contiguous in memory) at a time as one run, and a mask per vector and offset keeps every window inside its
+// own row (`depth 3` in the sweep ran at 0.3x TF one row at a time).
 constexpr int64_t kDirectRadius = 6;
 
 inline int64_t effective_radius(const Layout& layout, const Params& p) {
@@ -702,56 +706,100 @@ inline bool use_rows(const Layout& layout, const Params& p) {
   return layout.inner == 1 && effective_radius(layout, p) <= kDirectRadius;
 }
 
-// L channels of a row from channel c, as doubles; channels past depth read as zero.
+// L values of a run from index c, as doubles; values past `size` read as zero.
 template <class T>
-inline vd load_channels(const T* row_typed, int64_t c, int64_t depth) {
+inline vd load_run(const T* run_typed, int64_t c, int64_t size) {
   using S = Storage<T>;
   using V = typename S::vec;
-  const auto* row = reinterpret_cast<const typename S::raw*>(row_typed);
-  if (c + L <= depth) return S::widen(load<V>(row + c));
+  const auto* run = reinterpret_cast<const typename S::raw*>(run_typed);
+  if (c + L <= size) return S::widen(load<V>(run + c));
   V v{};
-  std::memcpy(&v, row + c, sizeof(typename S::raw) * static_cast<size_t>(depth - c));
+  std::memcpy(&v, run + c, sizeof(typename S::raw) * static_cast<size_t>(size - c));
   return S::widen(v);
 }
 
-// Writes the channels [c, min(c + L, depth)) of a row.
+// Writes the values [c, min(c + L, size)) of a run.
 template <class T>
-inline void store_channels(T* row_typed, int64_t c, int64_t depth, vd value) {
+inline void store_run(T* run_typed, int64_t c, int64_t size, vd value) {
   using S = Storage<T>;
   using V = typename S::vec;
-  auto* row = reinterpret_cast<typename S::raw*>(row_typed);
+  auto* run = reinterpret_cast<typename S::raw*>(run_typed);
   const V v = S::narrow(value);
-  if (c + L <= depth) {
-    store(row + c, v);
+  if (c + L <= size) {
+    store(run + c, v);
   } else {
-    std::memcpy(row + c, &v, sizeof(typename S::raw) * static_cast<size_t>(depth - c));
+    std::memcpy(run + c, &v, sizeof(typename S::raw) * static_cast<size_t>(size - c));
   }
 }
 
-// The window sums at channels [c, c + L), from padded[r + k] = term_k (zero outside the row), added left to right.
-inline vd direct_sum(const double* padded, int64_t c, int64_t r) {
-  vd sum = load<vd>(padded + c);
-  for (int64_t k = 1; k <= 2 * r; ++k) sum += load<vd>(padded + c + k);
-  return sum;
-}
+// How a call cuts its rows into runs, and the scratch for one run.
+class RowRuns {
+ public:
+  RowRuns(const Layout& layout, const Params& p, int64_t plain, int64_t padded)
+      : depth_(layout.depth),
+        radius_(effective_radius(layout, p)),
+        rows_per_run_(layout.depth < L ? kTileLanes : 1),
+        size_(rows_per_run_ * depth_),
+        padded_size_((size_ + L - 1) / L * L) {
+    const int64_t masks = rows_per_run_ > 1 ? padded_size_ / L * (2 * radius_ + 1) : 0;
+    const int64_t doubles = plain * padded_size_ + padded * (padded_size_ + 2 * radius_) + masks * L;
+    buffer_.reset(new (std::nothrow) double[static_cast<size_t>(doubles)]());
+    if (!buffer_) return;
+    masks_ = reinterpret_cast<vq*>(buffer_.get() + plain * padded_size_ + padded * (padded_size_ + 2 * radius_));
+    // masks_[m * (2r + 1) + k]: lane l of vector m may add the term at offset k - r, i.e. that term is in its row.
+    for (int64_t m = 0; m < masks / (2 * radius_ + 1); ++m) {
+      for (int64_t k = 0; k <= 2 * radius_; ++k) {
+        vq mask{};
+        for (int64_t l = 0; l < L; ++l) {
+          const int64_t channel = (m * L + l) % depth_ + k - radius_;
+          mask[l] = channel >= 0 && channel < depth_ ? ~0ull : 0ull;
+        }
+        store(masks_ + m * (2 * radius_ + 1) + k, mask);
+      }
+    }
+  }
+  bool ok() const { return buffer_ != nullptr; }
+  int64_t radius() const { return radius_; }
+  // Scratch arrays: `plain` ones of the padded run size first, then `padded` ones with r zeros either side.
+  double* plain(int64_t i) const { return buffer_.get() + i * padded_size_; }
+  double* padded(int64_t plain_arrays, int64_t i) const {
+    return buffer_.get() + plain_arrays * padded_size_ + i * (padded_size_ + 2 * radius_);
+  }
 
-// Scratch for the row path: `plain` arrays of the padded depth, then `padded` ones with r zeros either side.
-inline std::unique_ptr<double[]> row_scratch(int64_t padded_depth, int64_t r, int64_t plain, int64_t padded) {
-  const int64_t size = plain * padded_depth + padded * (padded_depth + 2 * r);
-  return std::unique_ptr<double[]>(new (std::nothrow) double[static_cast<size_t>(size)]());
-}
+  // Calls body(first_element, size) for the runs of the tiles [begin, end).
+  template <class Body>
+  void for_each(const Layout& layout, int64_t begin, int64_t end, Body body) const {
+    const int64_t last_row = end * kTileLanes < layout.outer ? end * kTileLanes : layout.outer;
+    for (int64_t row = begin * kTileLanes; row < last_row; row += rows_per_run_) {
+      const int64_t rows = last_row - row < rows_per_run_ ? last_row - row : rows_per_run_;
+      body(row * depth_, rows * depth_);
+    }
+  }
 
-// Calls body(row) for the rows (pixels) of the tiles [begin, end).
-template <class Body>
-inline void for_each_row(const Layout& layout, int64_t begin, int64_t end, Body body) {
-  for (int64_t row = begin * kTileLanes; row < end * kTileLanes && row < layout.outer; ++row) body(row);
-}
+  // The window sums at values [c, c + L) of a run, from padded[r + i] = term_i (zero past the run), added left to
+  // right. In runs of several rows the masks drop the terms of neighbouring rows: an AND, so even a NaN there
+  // stays out.
+  vd window(const double* padded, int64_t c) const {
+    const vq* mask = masks_ + c / L * (2 * radius_ + 1);
+    vd sum{};
+    for (int64_t k = 0; k <= 2 * radius_; ++k) {
+      const vd term = load<vd>(padded + c + k);
+      sum += rows_per_run_ > 1 ? (vd)((vq)term & load<vq>(mask + k)) : term;
+    }
+    return sum;
+  }
 
-// x into xs and x^2 into the padded squares, for one row.
+ private:
+  int64_t depth_, radius_, rows_per_run_, size_, padded_size_;
+  std::unique_ptr<double[]> buffer_;
+  vq* masks_ = nullptr;
+};
+
+// x into xs and x^2 into the padded squares, for one run.
 template <class T>
-inline void load_squares(const T* x, int64_t depth, int64_t r, double* xs, double* squares) {
-  for (int64_t c = 0; c < depth; c += L) {
-    const vd v = load_channels(x, c, depth);
+inline void load_squares(const T* x, int64_t size, int64_t r, double* xs, double* squares) {
+  for (int64_t c = 0; c < size; c += L) {
+    const vd v = load_run(x, c, size);
     store(xs + c, v);
     store(squares + r + c, v * v);
   }
@@ -759,19 +807,17 @@ inline void load_squares(const T* x, int64_t depth, int64_t r, double* xs, doubl
 
 template <class T, BetaKind K>
 bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
-  const int64_t depth = layout.depth;
-  const int64_t r = effective_radius(layout, p);
-  const int64_t padded_depth = (depth + L - 1) / L * L;
-  auto buffer = row_scratch(padded_depth, r, 1, 1);
-  if (!buffer) return false;
-  double* xs = buffer.get();
-  double* squares = xs + padded_depth;
-  for_each_row(layout, begin, end, [&](int64_t row) {
-    load_squares(x + row * depth, depth, r, xs, squares);
+  const RowRuns runs(layout, p, 1, 1);
+  if (!runs.ok()) return false;
+  const int64_t r = runs.radius();
+  double* xs = runs.plain(0);
+  double* squares = runs.padded(1, 0);
+  runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
+    load_squares(x + first, size, r, xs, squares);
     with_powers<T, K>([&](auto& powers) {
-      for (int64_t c = 0; c < depth; c += L) {
-        const vd n = normaliser(p, direct_sum(squares, c, r));
-        store_channels(y + row * depth, c, depth, output(load<vd>(xs + c), powers(n, p.beta)));
+      for (int64_t c = 0; c < size; c += L) {
+        const vd n = normaliser(p, runs.window(squares, c));
+        store_run(y + first, c, size, output(load<vd>(xs + c), powers(n, p.beta)));
       }
     });
   });
@@ -781,35 +827,32 @@ bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64
 template <class T, BetaKind K>
 bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
                    int64_t begin, int64_t end) {
-  const int64_t depth = layout.depth;
-  const int64_t r = effective_radius(layout, p);
-  const int64_t padded_depth = (depth + L - 1) / L * L;
-  auto buffer = row_scratch(padded_depth, r, 3, 2);
-  if (!buffer) return false;
-  double* xs = buffer.get();
-  double* gs = xs + padded_depth;
-  double* scale = gs + padded_depth;
-  double* squares = scale + padded_depth;
-  double* terms = squares + padded_depth + 2 * r;
+  const RowRuns runs(layout, p, 3, 2);
+  if (!runs.ok()) return false;
+  const int64_t r = runs.radius();
+  double* xs = runs.plain(0);
+  double* gs = runs.plain(1);
+  double* scale = runs.plain(2);
+  double* squares = runs.padded(3, 0);
+  double* terms = runs.padded(3, 1);
   const double coefficient = -2.0 * p.alpha * p.beta;
-  for_each_row(layout, begin, end, [&](int64_t row) {
-    const int64_t offset = row * depth;
-    load_squares(x + offset, depth, r, xs, squares);
+  runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
+    load_squares(x + first, size, r, xs, squares);
     with_powers<T, K>([&](auto& powers) {
-      for (int64_t c = 0; c < depth; c += L) {
-        const Powers n = powers(normaliser(p, direct_sum(squares, c, r)), p.beta);
-        const vd g = load_channels(dy + offset, c, depth);
+      for (int64_t c = 0; c < size; c += L) {
+        const Powers n = powers(normaliser(p, runs.window(squares, c)), p.beta);
+        const vd g = load_run(dy + first, c, size);
         store(gs + c, g);
         store(scale + c, n.scale);
-        store(terms + r + c, gradient_term(g, load_channels(y + offset, c, depth), n));
+        store(terms + r + c, gradient_term(g, load_run(y + first, c, size), n));
       }
     });
-    // The lanes past the row's end hold g y / N of zero padding, which may be 0 / 0: they must read as zero.
-    for (int64_t c = depth; c < padded_depth; ++c) terms[r + c] = 0.0;
-    for (int64_t c = 0; c < depth; c += L) {
+    // The lanes past the run's end hold g y / N of zero padding, which may be 0 / 0: they must read as zero.
+    for (int64_t c = size; c < (size + L - 1) / L * L; ++c) terms[r + c] = 0.0;
+    for (int64_t c = 0; c < size; c += L) {
       const vd gradient = input_gradient(load<vd>(gs + c), load<vd>(scale + c), load<vd>(xs + c),
-                                         direct_sum(terms, c, r), coefficient);
-      store_channels(dx + offset, c, depth, gradient);
+                                         runs.window(terms, c), coefficient);
+      store_run(dx + first, c, size, gradient);
     }
   });
   return true;
