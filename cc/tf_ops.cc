@@ -18,21 +18,34 @@ using tensorflow::shape_inference::ShapeHandle;
       .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'") \
       .Attr("T: {half, bfloat16, float, double} = DT_FLOAT")
 
+// Input `index` as a rank-4 shape, or an error that names the argument.
+tensorflow::Status Rank4(InferenceContext* c, int index, const char* name, ShapeHandle* shape) {
+  if (!c->WithRank(c->input(index), 4, shape).ok()) {
+    return tensorflow::errors::InvalidArgument(name, " must be 4-dimensional, got shape ",
+                                               c->DebugString(c->input(index)));
+  }
+  return tensorflow::OkStatus();
+}
+
 tensorflow::Status ForwardShape(InferenceContext* c) {
   ShapeHandle input;
-  TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 4, &input));
+  TF_RETURN_IF_ERROR(Rank4(c, 0, "input", &input));
   c->set_output(0, input);
   return tensorflow::OkStatus();
 }
 
 // The three inputs must agree: each is rank 4 and their known dimensions match.
 tensorflow::Status GradShape(InferenceContext* c) {
-  ShapeHandle merged;
-  TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 4, &merged));
+  const char* names[3] = {"input_grads", "input_image", "output_image"};
+  ShapeHandle shapes[3];
+  for (int i = 0; i < 3; ++i) TF_RETURN_IF_ERROR(Rank4(c, i, names[i], &shapes[i]));
+  ShapeHandle merged = shapes[0];
   for (int i = 1; i < 3; ++i) {
-    ShapeHandle input;
-    TF_RETURN_IF_ERROR(c->WithRank(c->input(i), 4, &input));
-    TF_RETURN_IF_ERROR(c->Merge(merged, input, &merged));
+    if (!c->Merge(merged, shapes[i], &merged).ok()) {
+      return tensorflow::errors::InvalidArgument(
+          "input_grads, input_image and output_image must have the same shape, got ", c->DebugString(shapes[0]),
+          ", ", c->DebugString(shapes[1]), " and ", c->DebugString(shapes[2]));
+    }
   }
   c->set_output(0, merged);
   return tensorflow::OkStatus();

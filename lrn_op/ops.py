@@ -1,10 +1,14 @@
 """The TF ops: drop-in wrappers for tf.nn.local_response_normalization and its gradient, and the gradient
-registration. Importing this module loads the op library (and checks the TF version it was built against)."""
+registration. Importing this module loads the op library (and checks the TF version it was built against).
+
+`gen_lrn_ops` is the module TF generates for the op library, like TF's own gen_* modules: its functions skip the
+Python checks here, and the kernels check the same things again.
+"""
 import tensorflow as tf
 
 from lrn_op import _loader, _params
 
-_ops = _loader.load_ops()
+gen_lrn_ops = _loader.load_ops()
 
 FORWARD_OP = "LrnOp>LocalResponseNormalization"
 GRAD_OP = "LrnOp>LocalResponseNormalizationGrad"
@@ -44,7 +48,7 @@ def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.
       0.071428575
     """
     attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
-    return _ops.lrn_op_local_response_normalization(input, name=name, **attrs)
+    return gen_lrn_ops.lrn_op_local_response_normalization(input, name=name, **attrs)
 
 
 lrn = local_response_normalization
@@ -65,7 +69,15 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
       `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
     """
     attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
-    return _ops.lrn_op_local_response_normalization_grad(input_grads, input_image, output_image, name=name, **attrs)
+    input_grads = tf.convert_to_tensor(input_grads, dtype_hint=tf.float32, name="input_grads")
+    input_image = tf.convert_to_tensor(input_image, dtype_hint=input_grads.dtype, name="input_image")
+    output_image = tf.convert_to_tensor(output_image, dtype_hint=input_grads.dtype, name="output_image")
+    for argument, tensor in (("input_image", input_image), ("output_image", output_image)):
+        if tensor.dtype != input_grads.dtype:
+            raise TypeError(f"{argument} must have the dtype of input_grads, {input_grads.dtype.name}, "
+                            f"got {tensor.dtype.name}")
+    return gen_lrn_ops.lrn_op_local_response_normalization_grad(input_grads, input_image, output_image, name=name,
+                                                                **attrs)
 
 
 def _attrs_of(op):
@@ -76,4 +88,4 @@ def _attrs_of(op):
 
 @tf.RegisterGradient(FORWARD_OP)
 def _forward_gradient(op, grad):
-    return _ops.lrn_op_local_response_normalization_grad(grad, op.inputs[0], op.outputs[0], **_attrs_of(op))
+    return gen_lrn_ops.lrn_op_local_response_normalization_grad(grad, op.inputs[0], op.outputs[0], **_attrs_of(op))

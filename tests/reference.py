@@ -17,7 +17,8 @@ def normalizer(x, radius, bias, alpha):
 
 def lrn(x, radius, bias, alpha, beta):
     x = np.asarray(x, np.float64)
-    return x * normalizer(x, radius, bias, alpha) ** -beta
+    with np.errstate(invalid="ignore"):  # NaN and Inf inputs give NaN where their windows reach, as they should
+        return x * normalizer(x, radius, bias, alpha) ** -beta
 
 
 def lrn_grad(dy, x, radius, bias, alpha, beta):
