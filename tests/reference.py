@@ -21,10 +21,11 @@ def lrn(x, radius, bias, alpha, beta):
         return x * normalizer(x, radius, bias, alpha) ** -beta
 
 
-def lrn_grad(dy, x, radius, bias, alpha, beta):
-    """d/dx of sum(dy * lrn(x)), from the Jacobian written out element by element."""
+def lrn_grad(dy, x, radius, bias, alpha, beta, y=None):
+    """d/dx of sum(dy * lrn(x)), from the Jacobian written out element by element. Like LRNGrad, it takes y as
+    given (output_image) where one is passed, and computes it from x otherwise."""
     dy = np.asarray(dy, np.float64)
     x = np.asarray(x, np.float64)
     n = normalizer(x, radius, bias, alpha)
-    y = x * n ** -beta
+    y = x * n ** -beta if y is None else np.asarray(y, np.float64)
     return dy * n ** -beta - 2 * alpha * beta * x * window_sum(dy * y / n, radius)

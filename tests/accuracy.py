@@ -1,0 +1,83 @@
+"""Worst errors of the kernels against the float64 reference, per dtype and beta, on the SIMD path this process
+runs (LRN_OP_SIMD forces one). Run as a script it prints them as JSON; tests/test_kernels.py asserts on them.
+
+Errors are relative per element, with the dtype's smallest normal as the floor of the denominator (below it a
+format has no relative precision to speak of), and for gradients relative to the largest gradient.
+"""
+import json
+import sys
+
+import ml_dtypes
+import numpy as np
+
+import lrn_op.numpy as lrn_numpy
+import reference
+
+DTYPES = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16, "float32": np.float32, "float64": np.float64}
+BETAS = [0.01, 0.5, 0.6, 0.75, 1.0, 1.3, 2.1, 3.0]
+# (shape NHWC, radius): rows (depth >= 8), masked runs (depth < 8), tiles (radius > 6), partial tiles, radius 0,
+# radius past the depth.
+SHAPES = [((3, 4, 5, 40), 2), ((2, 3, 7, 5), 2), ((2, 5, 3, 29), 9), ((1, 3, 3, 70), 33), ((2, 2, 3, 12), 0),
+          ((1, 2, 9, 6), 50), ((3, 1, 1, 1), 3)]
+
+
+def inputs(rng, shape, wide):
+    if not wide:
+        return rng.standard_normal(shape)
+    # Values spanning many orders of magnitude within every window.
+    return rng.choice([-1.0, 1.0], size=shape) * 10.0 ** rng.uniform(-12, 12, size=shape)
+
+
+def worst_errors(seed=0):
+    rng = np.random.default_rng(seed)
+    table = {}
+    for name, dtype in DTYPES.items():
+        tiny = float(ml_dtypes.finfo(dtype).smallest_normal)
+        for beta in BETAS:
+            forward = backward = 0.0
+            for shape, radius in SHAPES:
+                for wide in (False, True) if name in ("float32", "float64") else (False,):
+                    for data_format in ("NHWC", "NCHW"):
+                        x = inputs(rng, shape, wide).astype(dtype)
+                        dy = rng.standard_normal(shape).astype(dtype)
+                        bias, alpha = (1e-3, 1.0) if wide else (1.0, 0.4)
+                        params = dict(depth_radius=radius, bias=bias, alpha=alpha, beta=beta)
+                        # The numpy front end takes bias, alpha and beta as float64 (the TF op's are float32).
+                        ref_params = dict(radius=radius, bias=bias, alpha=alpha, beta=beta)
+                        expected = reference.lrn(x, **ref_params)
+                        order = (0, 3, 1, 2) if data_format == "NCHW" else (0, 1, 2, 3)
+                        back = np.argsort(order)
+                        x_in, dy_in = np.ascontiguousarray(x.transpose(order)), np.ascontiguousarray(dy.transpose(order))
+                        y = lrn_numpy.local_response_normalization(x_in, **params, data_format=data_format)
+                        dx = lrn_numpy.local_response_normalization_grad(dy_in, x_in, y, **params,
+                                                                         data_format=data_format)
+                        y, dx = y.transpose(back).astype(np.float64), dx.transpose(back).astype(np.float64)
+                        forward = max(forward, float(np.max(np.abs(y - expected) / np.maximum(np.abs(expected),
+                                                                                               tiny))))
+                        if not wide:
+                            # As LRNGrad does, the gradient uses the y it is given: the rounded one.
+                            expected_dx = reference.lrn_grad(dy, x, **ref_params, y=y)
+                            backward = max(backward, float(np.max(np.abs(dx - expected_dx)) /
+                                                           np.max(np.abs(expected_dx))))
+            table.setdefault(name, {})[str(beta)] = [forward, backward]
+    return table
+
+
+def special_betas_match_the_general_path(seed=1):
+    """The largest relative difference between beta in (0.5, 0.75, 1) and the next float32 above it, which takes
+    the general log/exp path."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((4, 5, 6, 40)).astype(np.float32)
+    worst = 0.0
+    for beta in (0.5, 0.75, 1.0):
+        special = lrn_numpy.local_response_normalization(x, 3, 1.0, 0.5, beta).astype(np.float64)
+        general = lrn_numpy.local_response_normalization(x, 3, 1.0, 0.5, float(np.nextafter(np.float32(beta),
+                                                                                            np.float32(2))))
+        worst = max(worst, float(np.max(np.abs(special - general) / np.abs(special))))
+    return worst
+
+
+if __name__ == "__main__":
+    print(json.dumps({"simd_path": lrn_numpy.simd_path(), "errors": worst_errors(),
+                      "special_vs_general": special_betas_match_the_general_path()}))
+    sys.exit(0)
