@@ -1,0 +1,177 @@
+// The kernels without TF or Python: lrn_api.h against a scalar float64 reference, over dtypes, layouts, radii,
+// betas and shapes that reach the row, masked-run and tile paths; plus NaN locality and invariance under any
+// split of the tiles. tests/sanitize.sh builds it with AddressSanitizer and UndefinedBehaviorSanitizer and runs it
+// on every SIMD path. Prints one line per dtype and exits non-zero on the first failure.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "lrn_api.h"
+
+namespace {
+
+// Test data are multiples of 1/8 in [-4, 4]: exact in every storage type, so no rounding on the way in.
+double decode(float v) { return v; }
+double decode(double v) { return v; }
+double decode(lrn::bf16 v) {
+  const uint32_t bits = static_cast<uint32_t>(v.bits) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+double decode(lrn::f16 v) {
+  const int exponent = (v.bits >> 10) & 0x1f, mantissa = v.bits & 0x3ff;
+  const double magnitude = exponent == 0    ? std::ldexp(mantissa, -24)
+                           : exponent == 31 ? (mantissa ? NAN : INFINITY)
+                                            : std::ldexp(1024 + mantissa, exponent - 25);
+  return v.bits & 0x8000 ? -magnitude : magnitude;
+}
+template <class T>
+T encode(double v);
+template <>
+float encode<float>(double v) { return static_cast<float>(v); }
+template <>
+double encode<double>(double v) { return v; }
+template <>
+lrn::bf16 encode<lrn::bf16>(double v) {
+  const float f = static_cast<float>(v);
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return lrn::bf16{static_cast<uint16_t>(bits >> 16)};
+}
+template <>
+lrn::f16 encode<lrn::f16>(double v) {  // exact for the multiples of 1/8 used here, and NaN
+  if (std::isnan(v)) return lrn::f16{0x7e00};
+  if (v == 0) return lrn::f16{0};
+  int exponent;
+  const double fraction = std::frexp(std::fabs(v), &exponent);  // v = fraction * 2^exponent, fraction in [0.5, 1)
+  const int mantissa = static_cast<int>(std::ldexp(fraction, 11)) - 1024;
+  return lrn::f16{static_cast<uint16_t>((v < 0 ? 0x8000 : 0) | ((exponent + 14) << 10) | mantissa)};
+}
+
+struct Case {
+  int64_t dims[4];
+  int64_t radius;
+  double beta;
+  bool channels_first;
+};
+
+// Index of (o, c, i) in the layout.
+int64_t index(const lrn::Layout& l, int64_t o, int64_t c, int64_t i) { return (o * l.depth + c) * l.inner + i; }
+
+// The reference forward and backward, straight from the formulas, in float64. Like LRNGrad, the gradient uses the
+// given y (y_given) where there is one.
+void reference(const lrn::Layout& l, const lrn::Params& p, const std::vector<double>& x,
+               const std::vector<double>& dy, const std::vector<double>* y_given, std::vector<double>& y,
+               std::vector<double>& dx) {
+  for (int64_t o = 0; o < l.outer; ++o) {
+    for (int64_t i = 0; i < l.inner; ++i) {
+      std::vector<double> n(l.depth), t(l.depth);
+      for (int64_t c = 0; c < l.depth; ++c) {
+        double sum = 0;
+        for (int64_t k = std::max<int64_t>(0, c - p.depth_radius); k <= std::min(l.depth - 1, c + p.depth_radius);
+             ++k) {
+          sum += x[index(l, o, k, i)] * x[index(l, o, k, i)];
+        }
+        n[c] = p.bias + p.alpha * sum;
+        y[index(l, o, c, i)] = x[index(l, o, c, i)] * std::pow(n[c], -p.beta);
+        t[c] = dy[index(l, o, c, i)] * (y_given ? *y_given : y)[index(l, o, c, i)] / n[c];
+      }
+      for (int64_t c = 0; c < l.depth; ++c) {
+        double sum = 0;
+        for (int64_t k = std::max<int64_t>(0, c - p.depth_radius); k <= std::min(l.depth - 1, c + p.depth_radius);
+             ++k) {
+          sum += t[k];
+        }
+        dx[index(l, o, c, i)] = dy[index(l, o, c, i)] * std::pow(n[c], -p.beta) -
+                                2 * p.alpha * p.beta * x[index(l, o, c, i)] * sum;
+      }
+    }
+  }
+}
+
+int failures = 0;
+
+void expect(bool ok, const char* what, const char* type, const Case& k) {
+  if (ok) return;
+  ++failures;
+  std::printf("FAIL %s [%s] dims %lld %lld %lld %lld radius %lld beta %g %s\n", what, type, (long long)k.dims[0],
+              (long long)k.dims[1], (long long)k.dims[2], (long long)k.dims[3], (long long)k.radius, k.beta,
+              k.channels_first ? "NCHW" : "NHWC");
+}
+
+template <class T>
+void run(const char* type, double tolerance) {
+  const Case cases[] = {
+      {{2, 3, 4, 40}, 2, 0.75, false},  {{2, 3, 4, 40}, 2, 0.6, true},  {{3, 5, 7, 5}, 2, 0.5, false},
+      {{1, 2, 3, 29}, 9, 1.0, false},   {{2, 3, 3, 17}, 40, 1.3, true}, {{1, 1, 37, 3}, 1, 0.75, false},
+      {{2, 2, 2, 12}, 0, 2.1, false},   {{1, 4, 5, 1}, 3, 0.75, true},  {{5, 1, 1, 9}, 6, 0.01, false},
+      {{1, 1, 1, 70}, 7, 3.0, false},
+  };
+  std::mt19937 random(42);
+  std::uniform_int_distribution<int> eighths(-32, 32);
+  double worst = 0;
+  for (const Case& k : cases) {
+    const lrn::Layout layout = lrn::layout_of(k.dims, k.channels_first);
+    const lrn::Params params{k.radius, 1.0, 0.3, k.beta};
+    const int64_t count = k.dims[0] * k.dims[1] * k.dims[2] * k.dims[3];
+    const int64_t tiles = lrn::num_tiles(layout);
+    std::vector<double> x(count), dy(count), y_ref(count), dx_ref(count);
+    std::vector<T> xs(count), dys(count), ys(count), dxs(count), split(count);
+    for (int64_t i = 0; i < count; ++i) {
+      x[i] = eighths(random) / 8.0;
+      dy[i] = eighths(random) / 8.0;
+      xs[i] = encode<T>(x[i]);
+      dys[i] = encode<T>(dy[i]);
+    }
+    expect(lrn::forward(xs.data(), ys.data(), layout, params, 0, tiles), "forward allocation", type, k);
+    // The gradient op gets the y the forward op returned, as in a real graph.
+    std::vector<double> y_given(count);
+    for (int64_t i = 0; i < count; ++i) y_given[i] = decode(ys[i]);
+    reference(layout, params, x, dy, &y_given, y_ref, dx_ref);
+    expect(lrn::backward(dys.data(), xs.data(), ys.data(), dxs.data(), layout, params, 0, tiles),
+           "backward allocation", type, k);
+    double grad_scale = 1e-300;
+    for (int64_t i = 0; i < count; ++i) grad_scale = std::max(grad_scale, std::fabs(dx_ref[i]));
+    for (int64_t i = 0; i < count; ++i) {
+      const double forward_error = std::fabs(decode(ys[i]) - y_ref[i]) / std::max(std::fabs(y_ref[i]), 1e-4);
+      const double backward_error = std::fabs(decode(dxs[i]) - dx_ref[i]) / grad_scale;
+      worst = std::max({worst, forward_error, backward_error});
+      expect(forward_error <= tolerance, "forward value", type, k);
+      expect(backward_error <= 4 * tolerance, "backward value", type, k);
+    }
+    // Any split of the tiles gives the same bits.
+    for (int64_t start = 0; start < tiles; start += 3) {
+      lrn::forward(xs.data(), split.data(), layout, params, start, std::min(tiles, start + 3));
+    }
+    expect(std::memcmp(split.data(), ys.data(), sizeof(T) * count) == 0, "split invariance", type, k);
+    // A NaN reaches exactly the outputs whose window holds it.
+    if (!k.channels_first && layout.depth > 2 * k.radius + 1) {
+      std::vector<T> poisoned = xs, out(count);
+      const int64_t channel = layout.depth / 2;
+      poisoned[channel] = encode<T>(NAN);
+      lrn::forward(poisoned.data(), out.data(), layout, params, 0, tiles);
+      for (int64_t c = 0; c < layout.depth; ++c) {
+        expect(std::isnan(decode(out[c])) == (std::llabs(c - channel) <= k.radius), "NaN locality", type, k);
+      }
+      for (int64_t i = layout.depth; i < count; ++i) expect(!std::isnan(decode(out[i])), "NaN leak", type, k);
+    }
+  }
+  std::printf("%-8s worst error %.2e (tolerance %.1e) on %s\n", type, worst, tolerance, lrn::simd_path());
+}
+
+}  // namespace
+
+int main() {
+  run<float>("float32", 3e-7);
+  run<double>("float64", 1e-13);
+  run<lrn::f16>("float16", 1.5e-3);
+  run<lrn::bf16>("bfloat16", 1.2e-2);
+  if (failures) std::printf("%d failures\n", failures);
+  return failures ? 1 : 0;
+}
