@@ -4,9 +4,11 @@ registration. Importing this module loads the op library (and checks the TF vers
 `gen_lrn_ops` is the module TF generates for the op library, like TF's own gen_* modules: its functions skip the
 Python checks here, and the kernels check the same things again.
 """
+import numpy as np
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util
 
-from lrn_op import _loader, _params
+from lrn_op import _composite, _loader, _params
 
 gen_lrn_ops = _loader.load_ops()
 
@@ -48,6 +50,10 @@ def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.
       0.071428575
     """
     attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
+    input = _input(input, "input")
+    if _in_xla_context():
+        with tf.name_scope(name or "LocalResponseNormalization"):
+            return _composite.local_response_normalization(input, **_composite_attrs(attrs))
     return gen_lrn_ops.lrn_op_local_response_normalization(input, name=name, **attrs)
 
 
@@ -69,15 +75,50 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
       `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
     """
     attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
-    input_grads = tf.convert_to_tensor(input_grads, dtype_hint=tf.float32, name="input_grads")
-    input_image = tf.convert_to_tensor(input_image, dtype_hint=input_grads.dtype, name="input_image")
-    output_image = tf.convert_to_tensor(output_image, dtype_hint=input_grads.dtype, name="output_image")
+    input_grads = _input(input_grads, "input_grads")
+    input_image = _input(input_image, "input_image", input_grads.dtype)
+    output_image = _input(output_image, "output_image", input_grads.dtype)
     for argument, tensor in (("input_image", input_image), ("output_image", output_image)):
         if tensor.dtype != input_grads.dtype:
             raise TypeError(f"{argument} must have the dtype of input_grads, {input_grads.dtype.name}, "
                             f"got {tensor.dtype.name}")
+    if _in_xla_context():
+        with tf.name_scope(name or "LocalResponseNormalizationGrad"):
+            return _composite.local_response_normalization_grad(input_grads, input_image, output_image,
+                                                                **_composite_attrs(attrs))
     return gen_lrn_ops.lrn_op_local_response_normalization_grad(input_grads, input_image, output_image, name=name,
                                                                 **attrs)
+
+
+def _in_xla_context():
+    """Whether ops created now will be compiled by XLA (tf.function(jit_compile=True), Keras jit_compile=True).
+
+    XLA has no kernel for a custom op, so there the wrappers build the same math from stock TF ops (_composite);
+    everywhere else the custom kernels run.
+    """
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+
+
+def _input(value, name, default=tf.float32):
+    """An op input as a tensor. Tensors and float arrays keep their dtype; Python lists, numbers and integer arrays
+    become the default (float32), as tf.nn.lrn converts them. Converting here rather than in the generated wrapper
+    matters: TF's eager fast path has been seen to turn a float64 numpy array into float32 once other ops ran."""
+    if tf.is_tensor(value):
+        tensor = value
+    elif isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "fV":  # "V": ml_dtypes.bfloat16
+        tensor = tf.convert_to_tensor(value, name=name)
+    else:
+        tensor = tf.convert_to_tensor(value, dtype_hint=default, name=name)
+    if tensor.dtype not in _DTYPES:
+        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {tensor.dtype.name}")
+    return tensor
+
+
+def _composite_attrs(attrs):
+    return {**attrs, **{key: _composite.attribute(attrs[key]) for key in ("bias", "alpha", "beta")}}
 
 
 def _attrs_of(op):
@@ -89,3 +130,9 @@ def _attrs_of(op):
 @tf.RegisterGradient(FORWARD_OP)
 def _forward_gradient(op, grad):
     return gen_lrn_ops.lrn_op_local_response_normalization_grad(grad, op.inputs[0], op.outputs[0], **_attrs_of(op))
+
+
+@tf.RegisterGradient(GRAD_OP)
+def _grad_gradient(op, grad):
+    # The second derivative, for nested tapes: Hessian-vector products, gradient penalties.
+    return _composite.grad_of_grad(grad, *op.inputs, **_composite_attrs(_attrs_of(op)))

@@ -127,3 +127,15 @@ def test_graph_has_our_op_types():
     types = {op.type for op in graph.get_operations()}
     assert "LrnOp>LocalResponseNormalization" in types
     assert "LRN" not in types
+
+
+def test_float64_numpy_input_keeps_its_dtype_after_other_ops(rng):
+    # TF's eager fast path once converted a float64 numpy array to the op's default float32 after a convolution had
+    # run; the wrapper converts inputs itself so that this cannot happen.
+    x = rng.standard_normal([2, 3, 3, 7])
+    before = lrn_op.lrn(x, 2, 1.0, 0.5, 0.75)
+    tf.nn.conv1d(tf.ones([1, 7, 1], tf.float64), tf.ones([5, 1, 1], tf.float64), 1, "SAME")
+    after = lrn_op.lrn(x, 2, 1.0, 0.5, 0.75)
+    assert before.dtype == after.dtype == tf.float64
+    np.testing.assert_array_equal(after.numpy(), before.numpy())
+    np.testing.assert_allclose(after.numpy(), reference.lrn(x, 2, 1.0, 0.5, 0.75), rtol=1e-14)

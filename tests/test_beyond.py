@@ -1,0 +1,165 @@
+"""What TF's builtin LRN cannot do: every float dtype, float16 values whose squares overflow float16, native NCHW,
+second-order gradients and XLA."""
+import ml_dtypes
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import lrn_op
+import reference
+from lrn_op import _composite
+from conftest import f32
+
+DTYPES = {"float16": tf.float16, "bfloat16": tf.bfloat16, "float32": tf.float32, "float64": tf.float64}
+FORWARD_BOUND = {"float16": 1.5e-3, "bfloat16": 1.2e-2, "float32": 3e-7, "float64": 1e-13}
+GRADIENT_BOUND = {"float16": 2e-3, "bfloat16": 1.6e-2, "float32": 2e-6, "float64": 1e-12}
+PARAMS = dict(depth_radius=3, bias=1.5, alpha=0.4, beta=0.6)
+REFERENCE = dict(radius=3, bias=1.5, alpha=f32(0.4), beta=f32(0.6))
+
+
+def forward_and_gradient(x, dy, **params):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = lrn_op.lrn(x, **params)
+    return y, tape.gradient(y, x, output_gradients=dy)
+
+
+def relative(actual, expected, dtype_name):
+    floor = float(ml_dtypes.finfo(DTYPES[dtype_name].as_numpy_dtype).smallest_normal)
+    return np.max(np.abs(np.asarray(actual, np.float64) - expected) / np.maximum(np.abs(expected), floor))
+
+
+def gradient_error(actual, expected):
+    return np.max(np.abs(np.asarray(actual, np.float64) - expected)) / np.max(np.abs(expected))
+
+
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_every_float_dtype_forward_and_gradient(rng, dtype, data_format):
+    shape = [2, 3, 4, 21] if data_format == "NHWC" else [2, 21, 3, 4]
+    x = tf.constant(rng.standard_normal(shape), DTYPES[dtype])
+    dy = tf.constant(rng.standard_normal(shape), DTYPES[dtype])
+    y, dx = forward_and_gradient(x, dy, **PARAMS, data_format=data_format)
+    assert y.dtype == dx.dtype == DTYPES[dtype]
+    to_nhwc = (lambda t: np.asarray(t, np.float64)) if data_format == "NHWC" else (
+        lambda t: np.asarray(t, np.float64).transpose(0, 2, 3, 1))
+    x64, dy64 = to_nhwc(x.numpy()), to_nhwc(dy.numpy())
+    assert relative(to_nhwc(y.numpy()), reference.lrn(x64, **REFERENCE), dtype) <= FORWARD_BOUND[dtype]
+    expected_dx = reference.lrn_grad(dy64, x64, **REFERENCE, y=to_nhwc(y.numpy()))
+    assert gradient_error(to_nhwc(dx.numpy()), expected_dx) <= GRADIENT_BOUND[dtype]
+
+
+def test_float16_near_300_stays_finite_and_right():
+    # 300^2 = 9e4 does not fit in float16; TF's builtin returns NaN here.
+    x = np.full([1, 1, 2, 6], 300.0, np.float16)
+    x[0, 0, 1] = [-300, 250, 300, -280, 310, 290]
+    y, dx = forward_and_gradient(tf.constant(x), tf.ones_like(x), depth_radius=2, bias=1.0, alpha=1e-4, beta=0.75)
+    assert np.isfinite(y.numpy()).all() and np.isfinite(dx.numpy()).all()
+    x64 = x.astype(np.float64)
+    assert relative(y.numpy(), reference.lrn(x64, 2, 1.0, f32(1e-4), 0.75), "float16") <= 1.5e-3
+    expected_dx = reference.lrn_grad(np.ones_like(x64), x64, 2, 1.0, f32(1e-4), 0.75, y=y.numpy())
+    assert gradient_error(dx.numpy(), expected_dx) <= 2e-3
+
+
+def test_nchw_is_native_and_matches_nhwc(rng):
+    x = rng.standard_normal([2, 5, 6, 33]).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    y, dx = forward_and_gradient(tf.constant(x), tf.constant(dy), **PARAMS)
+    yc, dxc = forward_and_gradient(tf.constant(x.transpose(0, 3, 1, 2)), tf.constant(dy.transpose(0, 3, 1, 2)),
+                                   **PARAMS, data_format="NCHW")
+    np.testing.assert_allclose(yc.numpy().transpose(0, 2, 3, 1), y.numpy(), rtol=2e-7)
+    np.testing.assert_allclose(dxc.numpy().transpose(0, 2, 3, 1), dx.numpy(), rtol=1e-6, atol=1e-7)
+
+    @tf.function
+    def step(t):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            out = lrn_op.lrn(t, **PARAMS, data_format="NCHW")
+        return tape.gradient(out, t)
+
+    types = {op.type for op in step.get_concrete_function(tf.TensorSpec([2, 33, 5, 6])).graph.get_operations()}
+    assert "LrnOp>LocalResponseNormalizationGrad" in types
+    assert "Transpose" not in types
+
+
+def composite_gradient(x, dy, params):
+    # With the float32 values the op's attributes hold.
+    params = {**params, **{key: f32(params[key]) for key in ("bias", "alpha", "beta")}}
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = _composite.local_response_normalization(x, **params)
+    return tape.gradient(y, x, output_gradients=dy)
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.75, 1.3])
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_second_order_gradients(rng, beta, data_format):
+    params = dict(depth_radius=2, bias=1.0, alpha=0.5, beta=beta, data_format=data_format)
+    x = tf.constant(rng.standard_normal([2, 3, 3, 7]))
+    dy = tf.constant(rng.standard_normal([2, 3, 3, 7]))
+    v = tf.constant(rng.standard_normal([2, 3, 3, 7]))
+    # A Hessian-vector product through two nested tapes, against TF's own second derivative of the composite.
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = lrn_op.lrn(x, **params)
+        grad = inner.gradient(y, x, output_gradients=dy)
+    hvp = outer.gradient(grad, x, output_gradients=v)
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        expected_grad = composite_gradient(x, dy, params)
+    expected_hvp = outer.gradient(expected_grad, x, output_gradients=v)
+    np.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(hvp.numpy(), expected_hvp.numpy(), rtol=1e-11, atol=1e-12)
+
+
+def test_second_order_gradient_numerically(rng):
+    x = tf.constant(rng.standard_normal([1, 2, 2, 6]))
+    dy = tf.constant(rng.standard_normal([1, 2, 2, 6]))
+
+    def first_derivative(t):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            y = lrn_op.lrn(t, 2, 1.0, 0.5, 0.75)
+        return tape.gradient(y, t, output_gradients=dy)
+
+    theoretical, numerical = tf.test.compute_gradient(first_derivative, [x])
+    # Central differences carry a truncation error of about 1e-6 here.
+    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=1e-5, atol=2e-6)
+
+
+def test_gradient_op_inputs_have_gradients(rng):
+    dy, x = (tf.constant(rng.standard_normal([1, 2, 3, 8])) for _ in range(2))
+    y = lrn_op.lrn(x, 2, 1.0, 0.5, 0.75)
+    theoretical, numerical = tf.test.compute_gradient(
+        lambda a, b, c: lrn_op.local_response_normalization_grad(a, b, c, 2, 1.0, 0.5, 0.75), [dy, x, y])
+    for t, n in zip(theoretical, numerical):
+        np.testing.assert_allclose(t, n, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+@pytest.mark.parametrize("beta", [0.75, 1.7])
+def test_xla(rng, dtype, data_format, beta):
+    shape = [2, 4, 5, 19] if data_format == "NHWC" else [2, 19, 4, 5]
+    x = tf.constant(rng.standard_normal(shape), DTYPES[dtype])
+    dy = tf.constant(rng.standard_normal(shape), DTYPES[dtype])
+    params = dict(depth_radius=3, bias=1.0, alpha=0.3, beta=beta, data_format=data_format)
+
+    def step(t, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            y = lrn_op.lrn(t, **params)
+        return y, tape.gradient(y, t, output_gradients=upstream)
+
+    compiled = tf.function(step, jit_compile=True)
+    y, dx = compiled(x, dy)
+    y_kernel, dx_kernel = step(x, dy)
+    assert relative(y.numpy(), y_kernel.numpy().astype(np.float64), dtype) <= 2 * FORWARD_BOUND[dtype]
+    assert gradient_error(dx.numpy(), dx_kernel.numpy().astype(np.float64)) <= 2 * GRADIENT_BOUND[dtype]
+    # Under XLA the graph holds stock ops only; without it, the custom kernels run.
+    xla_types = {op.type for op in compiled.get_concrete_function(x, dy).graph.get_operations()}
+    plain_types = {op.type for op in tf.function(step).get_concrete_function(x, dy).graph.get_operations()}
+    assert not any(t.startswith("LrnOp>") for t in xla_types)
+    assert {"LrnOp>LocalResponseNormalization", "LrnOp>LocalResponseNormalizationGrad"} <= plain_types
