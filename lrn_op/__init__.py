@@ -3,10 +3,13 @@
     sqr_sum[n, h, w, c] = sum(input[n, h, w, c - r : c + r + 1] ** 2)   (window clipped at the edges)
     output = input / (bias + alpha * sqr_sum) ** beta                   (r = depth_radius)
 
-A drop-in for tf.nn.local_response_normalization. Everything is imported lazily: `import lrn_op.numpy` never
-imports TensorFlow, and the op library is loaded on first use.
+A drop-in for tf.nn.local_response_normalization. `import lrn_op` never imports TensorFlow itself, so that
+`import lrn_op.numpy` works without it. When TensorFlow (or Keras) is already imported, it loads the op library and
+registers the Keras layer at once, which `tf.saved_model.load` and `keras.models.load_model` need: import
+TensorFlow first. Otherwise everything loads on first use.
 """
 import importlib
+import sys
 
 __version__ = "0.1.0"
 
@@ -14,6 +17,9 @@ _LAZY = {
     "local_response_normalization": "lrn_op.ops",
     "lrn": "lrn_op.ops",
     "local_response_normalization_grad": "lrn_op.ops",
+    "load_ops": "lrn_op.ops",
+    "LocalResponseNormalization": "lrn_op.layers",
+    "convert": "lrn_op.convert",
 }
 
 __all__ = sorted(_LAZY)
@@ -31,9 +37,14 @@ def _not_built(error):
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__ == f"lrn_op.{name}" else getattr(module, name)
     raise AttributeError(f"module 'lrn_op' has no attribute {name!r}")
 
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+
+
+if "tensorflow" in sys.modules or "keras" in sys.modules:
+    importlib.import_module("lrn_op.layers")

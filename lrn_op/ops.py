@@ -90,6 +90,12 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
                                                                 **attrs)
 
 
+def load_ops():
+    """Returns the generated op module, with the ops registered in TF: what `tf.saved_model.load` of a model that
+    uses them needs first. Importing lrn_op after TensorFlow does it too."""
+    return gen_lrn_ops
+
+
 def _in_xla_context():
     """Whether ops created now will be compiled by XLA (tf.function(jit_compile=True), Keras jit_compile=True).
 

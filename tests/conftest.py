@@ -1,5 +1,7 @@
 import os
+import subprocess
 import sys
+import tempfile
 import zlib
 
 import numpy as np
@@ -22,3 +24,10 @@ def rng(request):
 def f32(value):
     """The value as the op sees it: bias, alpha and beta are float32 attributes."""
     return float(np.float32(value))
+
+
+def run_python(code, *args, cwd=None, env=None, timeout=600):
+    """Runs code in a fresh interpreter, by default outside the source tree so that the installed package is the
+    one imported."""
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd or tempfile.gettempdir(), env={**os.environ, **(env or {})})

@@ -1,19 +1,12 @@
 """The installed package: its files, lazy imports, the TF version check and the demo, each in a fresh process."""
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
 import lrn_op
-
-
-def run_python(code, env=None):
-    """Runs code in a fresh interpreter, outside the source tree so that the installed package is imported."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          cwd=tempfile.gettempdir(), env={**os.environ, **(env or {})})
+from conftest import run_python
 
 
 def test_op_library_sits_inside_the_package():

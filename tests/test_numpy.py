@@ -1,0 +1,75 @@
+"""The numpy front end: the same C++ math without TensorFlow."""
+import threading
+import time
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import lrn_op.numpy as lrn_numpy
+import reference
+from conftest import run_python
+
+
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16, np.float32, np.float64])
+def test_forward_and_gradient_match_the_reference(rng, dtype):
+    x = rng.standard_normal([2, 3, 4, 13]).astype(dtype)
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    y = lrn_numpy.local_response_normalization(x, 3, 1.5, 0.3, 0.6)
+    dx = lrn_numpy.local_response_normalization_grad(dy, x, y, 3, 1.5, 0.3, 0.6)
+    assert y.dtype == dx.dtype == np.dtype(dtype) and y.shape == x.shape
+    tolerance = {2: 1e-2, 4: 3e-7, 8: 1e-13}[np.dtype(dtype).itemsize]
+    np.testing.assert_allclose(y.astype(np.float64), reference.lrn(x, 3, 1.5, 0.3, 0.6), rtol=tolerance, atol=1e-6)
+    expected = reference.lrn_grad(dy, x, 3, 1.5, 0.3, 0.6, y=y)
+    assert np.max(np.abs(dx.astype(np.float64) - expected)) <= 4 * tolerance * np.max(np.abs(expected))
+
+
+def test_nchw_and_non_contiguous_input(rng):
+    x = rng.standard_normal([2, 5, 6, 9]).astype(np.float32)
+    nhwc = lrn_numpy.local_response_normalization(x, 2)
+    nchw = lrn_numpy.local_response_normalization(x.transpose(0, 3, 1, 2), 2, data_format="NCHW")
+    np.testing.assert_allclose(nchw.transpose(0, 2, 3, 1), nhwc, rtol=2e-7)
+    np.testing.assert_array_equal(lrn_numpy.local_response_normalization(x[:, ::-1], 2), nhwc[:, ::-1])
+
+
+def test_lists_become_float32_and_bad_input_is_refused():
+    assert lrn_numpy.local_response_normalization([[[[1.0, 2.0]]]]).dtype == np.float32
+    with pytest.raises(TypeError, match="x must be"):
+        lrn_numpy.local_response_normalization(np.ones([1, 1, 1, 4], np.int32))
+    with pytest.raises(ValueError, match="x must be 4-dimensional"):
+        lrn_numpy.local_response_normalization(np.ones([1, 4], np.float32))
+    with pytest.raises(ValueError, match="depth_radius"):
+        lrn_numpy.local_response_normalization(np.ones([1, 1, 1, 4], np.float32), depth_radius=-2)
+    with pytest.raises(ValueError, match="y must match x"):
+        lrn_numpy.local_response_normalization_grad(np.ones([1, 1, 1, 4]), np.ones([1, 1, 1, 4]),
+                                                    np.ones([1, 1, 1, 5]))
+
+
+def test_does_not_import_tensorflow():
+    result = run_python("import sys, numpy as np, lrn_op.numpy as m\n"
+                        "m.local_response_normalization(np.ones([1, 2, 2, 3], np.float32))\n"
+                        "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False False"
+
+
+def test_releases_the_gil(rng):
+    # While one thread runs a long call, another Python thread keeps running.
+    x = rng.standard_normal([16, 64, 64, 96]).astype(np.float32)
+    ticks = []
+    done = threading.Event()
+
+    def ticker():
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    start = time.perf_counter()
+    for _ in range(3):
+        lrn_numpy.local_response_normalization(x, 2, 2.0, 1e-4, 0.6)
+    end = time.perf_counter()
+    done.set()
+    thread.join()
+    assert sum(start < t < end for t in ticks) >= 5
