@@ -126,22 +126,18 @@ struct Storage<double> {
   static vd narrow(vd v) { return v; }
 };
 // The half types go through float on the way out; the extra rounding moves a result by at most 2^-29 relative.
-template <>
-struct Storage<f16> {
+template <vf (*ToFloat)(vh), vh (*FromFloat)(vf)>
+struct HalfStorage {
   using raw = uint16_t;
   using vec = vh;
   using mask = vs;
-  static vd widen(vh v) { return __builtin_convertvector(half_to_float(v), vd); }
-  static vh narrow(vd v) { return float_to_half(__builtin_convertvector(v, vf)); }
+  static vd widen(vh v) { return __builtin_convertvector(ToFloat(v), vd); }
+  static vh narrow(vd v) { return FromFloat(__builtin_convertvector(v, vf)); }
 };
 template <>
-struct Storage<bf16> {
-  using raw = uint16_t;
-  using vec = vh;
-  using mask = vs;
-  static vd widen(vh v) { return __builtin_convertvector(bfloat_to_float(v), vd); }
-  static vh narrow(vd v) { return bfloat_from_float(__builtin_convertvector(v, vf)); }
-};
+struct Storage<f16> : HalfStorage<half_to_float, float_to_half> {};
+template <>
+struct Storage<bf16> : HalfStorage<bfloat_to_float, bfloat_from_float> {};
 
 // ---------------------------------------------------------------------------------------------------------------
 // n^-beta. libm's pow does not vectorise, and exp(-beta * log(n)) evaluated in float loses |beta * log n| float
@@ -186,6 +182,19 @@ inline vd reciprocal_fast(vd d) {
   return y;
 }
 
+// ln 2 split so that k * kLn2Hi is exact for every exponent k of a double; adding and subtracting kRound rounds a
+// double to an integer.
+constexpr double kLn2Hi = 6.93147180369123816490e-01;
+constexpr double kLn2Lo = 1.90821492927058770002e-10;
+constexpr double kRound = 0x1.8p52;
+
+// c0 + x (c1 + x (c2 + ...)): Horner's rule.
+inline vd horner(vd, double c0) { return vd{} + c0; }
+template <class... Rest>
+inline vd horner(vd x, double c0, Rest... rest) {
+  return horner(x, rest...) * x + c0;
+}
+
 // log(n) for n in the fast domain (normal, positive, finite), to a few double ulps if Precise, else to about
 // 1e-9 relative (float storage; its half ulp is 6e-8). fdlibm's integer trick moves the mantissa into
 // [sqrt(1/2), sqrt(2)) without a compare; then log(m) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...) with
@@ -198,20 +207,10 @@ inline vd log_fast(vd n) {
   const vd f = m - 1.0;  // exact
   const vd s = f * reciprocal_fast<Precise>(2.0 + f);
   const vd z = s * s;
-  vd poly = Precise ? z * (1.0 / 21.0) + 1.0 / 19.0 : vd{} + 1.0 / 11.0;
-  if constexpr (Precise) {
-    poly = poly * z + 1.0 / 17.0;
-    poly = poly * z + 1.0 / 15.0;
-    poly = poly * z + 1.0 / 13.0;
-    poly = poly * z + 1.0 / 11.0;
-  }
-  poly = poly * z + 1.0 / 9.0;
-  poly = poly * z + 1.0 / 7.0;
-  poly = poly * z + 1.0 / 5.0;
-  poly = poly * z + 1.0 / 3.0;
+  const vd poly = Precise ? horner(z, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17,
+                                   1.0 / 19, 1.0 / 21)
+                          : horner(z, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11);
   const vd twice_s = 2.0 * s;
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // e * kLn2Hi is exact for every exponent
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
   return e * kLn2Hi + (e * kLn2Lo + (twice_s + twice_s * z * poly));
 }
 
@@ -219,7 +218,8 @@ inline vd log_fast(vd n) {
 // input gives NaN, subnormals are scaled into range first.
 inline vd log_v(vd n) {
   const vl subnormal = n < 0x1p-1022;
-  const vd result = log_fast<true>(subnormal ? n * 0x1p54 : n) - (subnormal ? vd{} + 54.0 * 0.6931471805599453 : vd{});
+  const vd result = log_fast<true>(subnormal ? n * 0x1p54 : n) - (subnormal ? vd{} + 54.0 * kLn2Hi : vd{}) -
+                    (subnormal ? vd{} + 54.0 * kLn2Lo : vd{});
   constexpr double kInf = std::numeric_limits<double>::infinity();
   const vd nan = vd{} + std::numeric_limits<double>::quiet_NaN();
   return n == 0.0 ? vd{} - kInf : n == kInf ? vd{} + kInf : n > 0.0 ? result : nan;
@@ -232,25 +232,11 @@ inline vd exp2_int(vd k) { return (vd)((vq)(k + (0x1p52 + 1023.0)) << 52); }
 inline vd exp_v(vd t) {
   t = t > 710.0 ? vd{} + 710.0 : t;  // NaN fails both comparisons and flows through
   t = t < -746.0 ? vd{} - 746.0 : t;
-  constexpr double kRound = 0x1.8p52;  // adding and subtracting it rounds to an integer
   const vd k = (t * 1.4426950408889634 + kRound) - kRound;
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
   const vd r = (t - k * kLn2Hi) - k * kLn2Lo;  // |r| <= ln(2) / 2
   // Taylor series to r^13 / 13!: the first omitted term is below 4e-18.
-  vd p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  const vd p = horner(r, 1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
+                      1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800);
   // 2^k as two factors, so that both stay normal for k in [-1077, 1025] and the product over- or underflows
   // correctly.
   const vd k_low = (k * 0.5 - 0.25 + kRound) - kRound;  // floor(k / 2)
@@ -262,18 +248,12 @@ inline vd exp_v(vd t) {
 inline vd exp_fast(vd t) {
   t = t > 709.0 ? vd{} + 709.0 : t;
   t = t < -708.0 ? vd{} - 708.0 : t;
-  constexpr double kRound = 0x1.8p52;
   const vd k = (t * 1.4426950408889634 + kRound) - kRound;
   const vd r = t - k * 0.6931471805599453;  // |r| <= ln(2) / 2; the rounding of k ln 2 costs below 1e-13
   // Degree 7, interpolating e^r at the Chebyshev points of [-ln(2)/2, ln(2)/2]: near-minimax, max relative error
   // 5.5e-11 there (numpy.polynomial.chebyshev.chebinterpolate, converted to powers of r).
-  vd p = r * 1.9907567086439808e-04 + 1.3948578255139586e-03;
-  p = p * r + 8.333283543121290e-03;
-  p = p * r + 4.166621832056651e-02;
-  p = p * r + 1.6666666786284912e-01;
-  p = p * r + 5.000000107728596e-01;
-  p = p * r + 9.999999999955115e-01;
-  p = p * r + 9.999999999595622e-01;
+  const vd p = horner(r, 9.999999999595622e-01, 9.999999999955115e-01, 5.000000107728596e-01, 1.6666666786284912e-01,
+                      4.166621832056651e-02, 8.333283543121290e-03, 1.3948578255139586e-03, 1.9907567086439808e-04);
   return p * exp2_int(k);
 }
 

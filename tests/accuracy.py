@@ -47,7 +47,8 @@ def worst_errors(seed=0):
                         expected = reference.lrn(x, **ref_params)
                         order = (0, 3, 1, 2) if data_format == "NCHW" else (0, 1, 2, 3)
                         back = np.argsort(order)
-                        x_in, dy_in = np.ascontiguousarray(x.transpose(order)), np.ascontiguousarray(dy.transpose(order))
+                        x_in = np.ascontiguousarray(x.transpose(order))
+                        dy_in = np.ascontiguousarray(dy.transpose(order))
                         y = lrn_numpy.local_response_normalization(x_in, **params, data_format=data_format)
                         dx = lrn_numpy.local_response_normalization_grad(dy_in, x_in, y, **params,
                                                                          data_format=data_format)

@@ -31,3 +31,11 @@ def run_python(code, *args, cwd=None, env=None, timeout=600):
     one imported."""
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd or tempfile.gettempdir(), env={**os.environ, **(env or {})})
+
+
+def tf_lrn_test_case(rng):
+    """(shape, depth_radius, bias, alpha, beta) drawn the way TF's own LRN test draws its cases."""
+    shape = rng.integers(1, 17, size=4)
+    shape[3] = max(shape[3], 2)
+    radius = int(rng.integers(1, min(8, shape[3])))
+    return shape, radius, 1.0 + rng.random(), 2.0 * rng.random(), 0.01 + 2.0 * rng.random()

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 import lrn_op
 import reference
-from conftest import f32
+from conftest import f32, tf_lrn_test_case
 from test_ops import CASES
 
 
@@ -38,12 +38,7 @@ def test_gradient_matches_builtin_and_reference(rng, shape, depth_radius, bias, 
 
 @pytest.mark.parametrize("trial", range(20))
 def test_gradient_random_like_tf_lrn_test(rng, trial):
-    shape = rng.integers(1, 17, size=4)
-    shape[3] = max(shape[3], 2)
-    depth_radius = int(rng.integers(1, min(8, shape[3])))
-    bias = 1.0 + rng.random()
-    alpha = 2.0 * rng.random()
-    beta = 0.01 + 2.0 * rng.random()
+    shape, depth_radius, bias, alpha, beta = tf_lrn_test_case(rng)
     x = rng.random(shape).astype(np.float32)
     dy = rng.standard_normal(shape).astype(np.float32)
     check_gradient(x, dy, depth_radius, bias, alpha, beta)

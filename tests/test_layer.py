@@ -68,13 +68,16 @@ def test_trains_with_fit(rng, data_format, jit_compile):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def save_inputs_and_predictions(model, rng, folder):
+    x, _ = training_data(rng, count=5)
+    np.save(folder / "x.npy", x)
+    np.save(folder / "expected.npy", model.predict(x, verbose=0))
+
+
 def test_save_and_load_in_a_fresh_process(rng, tmp_path):
     model = small_model()
-    x, _ = training_data(rng, count=5)
-    path = tmp_path / "m.keras"
-    model.save(path)
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "expected.npy", model.predict(x, verbose=0))
+    model.save(tmp_path / "m.keras")
+    save_inputs_and_predictions(model, rng, tmp_path)
     result = run_python(
         "import sys, numpy as np, keras, lrn_op\n"
         "folder = sys.argv[1]\n"
@@ -88,10 +91,8 @@ def test_save_and_load_in_a_fresh_process(rng, tmp_path):
 
 def test_export_writes_a_saved_model_that_reloads(rng, tmp_path):
     model = small_model()
-    x, _ = training_data(rng, count=4)
     model.export(tmp_path / "exported", verbose=False)
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "expected.npy", model.predict(x, verbose=0))
+    save_inputs_and_predictions(model, rng, tmp_path)
     result = run_python(
         "import sys, numpy as np, tensorflow as tf, lrn_op\n"
         "folder = sys.argv[1]\n"

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import lrn_op
 import reference
-from conftest import f32
+from conftest import f32, tf_lrn_test_case
 
 # (shape, depth_radius, bias, alpha, beta)
 CASES = [
@@ -42,13 +42,7 @@ def test_forward_matches_builtin_and_reference(rng, shape, depth_radius, bias, a
 
 @pytest.mark.parametrize("trial", range(20))
 def test_forward_random_like_tf_lrn_test(rng, trial):
-    # Drawn the way TF's own LRN test draws its cases.
-    shape = rng.integers(1, 17, size=4)
-    shape[3] = max(shape[3], 2)
-    depth_radius = int(rng.integers(1, min(8, shape[3])))
-    bias = 1.0 + rng.random()
-    alpha = 2.0 * rng.random()
-    beta = 0.01 + 2.0 * rng.random()
+    shape, depth_radius, bias, alpha, beta = tf_lrn_test_case(rng)
     x = rng.random(shape).astype(np.float32)
     check_forward(x, depth_radius, bias, alpha, beta)
 
