@@ -47,3 +47,14 @@ def test_demo_runs_from_outside_the_checkout(tmp_path):
     assert "0.07142857" in result.stdout and "0.04444445" in result.stdout
     assert "they match" in result.stdout
     assert "fwd vs TF" in result.stdout
+
+
+def test_demo_without_tensorflow_uses_the_numpy_front_end(tmp_path):
+    # A stub package that fails to import stands in for a machine without TensorFlow.
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("raise ImportError('no tensorflow here')\n")
+    result = run_python("import runpy; runpy.run_module('lrn_op', run_name='__main__')", cwd=tmp_path,
+                        env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "0.07142857" in result.stdout and "0.04444445" in result.stdout
+    assert "TensorFlow is not installed" in result.stdout and "lrn_op[tensorflow-cpu]" in result.stdout
