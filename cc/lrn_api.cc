@@ -51,7 +51,7 @@ Layout layout_of(const int64_t dims[4], bool channels_first) {
 
 int64_t num_tiles(const Layout& layout) { return (layout.outer * layout.inner + kTileLanes - 1) / kTileLanes; }
 
-// About ten vector operations per element and channel, measured loosely; the sharder only needs the magnitude.
+// About ten cycles per element: the sharder only needs the magnitude to decide how finely to split.
 int64_t tile_cost(const Layout& layout) { return 10 * layout.depth * kTileLanes; }
 
 std::string check_params(const Params& params) {

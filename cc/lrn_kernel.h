@@ -3,10 +3,14 @@
 // Pure C++17 over raw pointers and sizes (lrn_api.h): no framework types cross this boundary. lrn_simd.cc compiles
 // this header once per SIMD target; LRN_ISA names the namespace of each copy so that they never meet at link time.
 //
-// The loops are written over tiles of W = kTileLanes lanes (pixels) laid out channel-major in scratch memory,
-// tile[c * W + l], so that every step is a plain loop over W lanes that the compiler vectorises for the target.
-// Both layouts reduce to that: NCHW tiles load W consecutive positions of each channel plane, NHWC tiles transpose
-// W consecutive pixels.
+// Threads share out tiles of kTileLanes lanes (pixels); each tile is computed one of two ways, with the same
+// formulas (normaliser, output, gradient_term, input_gradient):
+//   - rows: NHWC with a small radius. Vectors run along the channels of a pixel and each window is a direct sum
+//     over a zero-padded copy of its terms (forward_rows, backward_rows).
+//   - tiles: NCHW, and NHWC with a larger radius. Vectors run across pixels (an NCHW channel plane is contiguous;
+//     NHWC pixels are transposed in blocks), and the window sums cost three adds per element whatever the radius
+//     (WindowPlan's van Herk scheme; forward_tiles, backward_tiles).
+// The vector types are GCC vector extensions of the target's native width, so one source serves every target.
 //
 // Numerics: whatever the storage type, the window sums, the normaliser and its power are computed in double and
 // the result is rounded once on the way out. Squares of float32 values are exact in double, sums of non-negative
@@ -286,8 +290,8 @@ inline Powers exact_powers(vd n, double beta) {
   }
 }
 
-// Fast: no sqrt or division instruction, whose latency dominated the float32 forward (perf, AlexNet LRN1 in
-// `python -m lrn_op.bench`). Not Precise, the relative error is about 1e-8: far below float32's half ulp (6e-8), so
+// Fast: no sqrt or division instruction. Those dominated the float32 forward under perf (AlexNet LRN1's shape),
+// and the fast path brought its forward from 16 to 10 ms in `python -m lrn_op.bench`. Not Precise, the relative error is about 1e-8: far below float32's half ulp (6e-8), so
 // for float32 and the half types the result still rounds as the exact one does but for rare ties. Precise (double
 // storage), it is a few double ulps.
 template <BetaKind K, bool Precise>
@@ -309,8 +313,7 @@ inline Powers fast_powers(vd n, double beta) {
 // ---------------------------------------------------------------------------------------------------------------
 // A tile (kTileLanes lanes) is S strips of L lanes, and one channel of a tile is S native vectors. Every loop over
 // channels runs over the S strips inside, so that the prefix and suffix sums, whose adds depend on the previous
-// channel's, advance S independent chains at once instead of waiting on one: on AVX-512 this halved the forward
-// time of AlexNet LRN1 in `python -m lrn_op.bench`.
+// channel's, advance S independent chains at once instead of waiting on one.
 constexpr int64_t S = kTileLanes / L;
 struct Lanes {
   vd s[S];
@@ -671,11 +674,12 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
 // Rows: NHWC with a radius of at most kDirectRadius. The lanes run along the channels of the pixels, and each
 // window is added up directly from a zero-padded copy of its terms: 2r adds per vector, where a tile pays for two
 // transposes and the prefix / suffix passes. These sums never subtract either, so they keep the accuracy and the
-// NaN locality of window_sum. Above kDirectRadius the tiles are faster (`python -m lrn_op.bench --sweep`).
+// NaN locality of WindowPlan's sums. The two paths cost the same near r = 5 or 6 (the kernel timed alone on AVX-512,
+// 16x32x32x128 float32: rows 1.17 and 1.24 ns per element, tiles 1.15 and 1.21), so rows take r <= 6.
 //
 // A row shorter than one vector would leave most lanes idle, so rows shorter than L are taken a tile (kTileLanes
 // rows, contiguous in memory) at a time as one run, and a mask per vector and offset keeps every window inside its
-// own row (`depth 3` in the sweep ran at 0.3x TF one row at a time).
+// own row (`depth 3` in `python -m lrn_op.bench --sweep` ran at 0.3x TF one row at a time, 2.2x as runs).
 constexpr int64_t kDirectRadius = 6;
 
 inline int64_t effective_radius(const Layout& layout, const Params& p) {
