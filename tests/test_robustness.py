@@ -11,6 +11,7 @@ import tensorflow as tf
 
 import lrn_op
 import reference
+from conftest import run_python
 
 
 def grad(x, dy, **params):
@@ -133,3 +134,15 @@ def test_more_than_2_to_the_31_elements():
     np.testing.assert_allclose(tf.reduce_min(y, axis=[0, 1, 2]).numpy(), expected, rtol=1e-3)
     np.testing.assert_allclose(tf.reduce_max(y, axis=[0, 1, 2]).numpy(), expected, rtol=1e-3)
     np.testing.assert_allclose(y[0, 0, -1].numpy(), expected, rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_pixel_too_deep_for_scratch_memory_is_an_error_not_a_crash():
+    # One pixel of 2**31 channels needs more scratch than the machine has: the kernel reports it.
+    result = run_python("import tensorflow as tf, lrn_op\n"
+                        "try:\n"
+                        "    lrn_op.lrn(tf.zeros([1, 1, 1, 2**31], tf.float16), 2)\n"
+                        "except tf.errors.ResourceExhaustedError as error:\n"
+                        "    print('ResourceExhaustedError', error.message)\n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ResourceExhaustedError" in result.stdout and "depth 2147483648" in result.stdout
