@@ -333,11 +333,14 @@ struct Lanes {
 // The plan says, for every channel, which suffix and which prefix make up its window; it depends only on depth and
 // radius, so it is made once per call. Index `depth` names a zero entry: the windows that lie in one block need
 // only one of the two terms.
+// A radius of depth - 1 already covers every channel: wider ones are cut to it.
+inline int64_t effective_radius(int64_t radius, int64_t depth) { return radius < depth ? radius : depth - 1; }
+
 class WindowPlan {
  public:
   WindowPlan(int64_t depth, int64_t radius)
       : depth_(depth),
-        width_(2 * (radius < depth ? radius : depth - 1) + 1),  // wider windows cover every channel anyway
+        width_(2 * effective_radius(radius, depth) + 1),
         terms_(new (std::nothrow) int64_t[static_cast<size_t>(2 * depth)]) {
     if (!terms_) return;
     const int64_t r = (width_ - 1) / 2;
@@ -352,7 +355,6 @@ class WindowPlan {
   }
   bool ok() const { return terms_ != nullptr; }
   int64_t depth() const { return depth_; }
-  int64_t width() const { return width_; }
 
   // Prefix sums within blocks: put(c, v) for c = 0, 1, 2, ... in order.
   struct Prefix {
@@ -454,21 +456,21 @@ inline void transpose(V* rows) {
 // Reads channels [c0, c0 + count) of a strip, count <= L, as doubles: block[j] holds channel c0 + j.
 template <class T>
 inline void load_block(const T* src_typed, const Strip& t, int64_t c0, int64_t count, vd* block) {
-  using S = Storage<T>;
-  using V = typename S::vec;
-  const auto* src = reinterpret_cast<const typename S::raw*>(src_typed);
+  using Store = Storage<T>;
+  using V = typename Store::vec;
+  const auto* src = reinterpret_cast<const typename Store::raw*>(src_typed);
   if (contiguous(t)) {
-    for (int64_t j = 0; j < count; ++j) block[j] = S::widen(load<V>(src + t.base[0] + (c0 + j) * t.stride));
+    for (int64_t j = 0; j < count; ++j) block[j] = Store::widen(load<V>(src + t.base[0] + (c0 + j) * t.stride));
   } else if (transposable(t) && count == L) {
     V rows[L];
     for (int64_t l = 0; l < L; ++l) rows[l] = load<V>(src + t.base[l] + c0);
-    transpose<V, typename S::mask>(rows);
-    for (int64_t j = 0; j < L; ++j) block[j] = S::widen(rows[j]);
+    transpose<V, typename Store::mask>(rows);
+    for (int64_t j = 0; j < L; ++j) block[j] = Store::widen(rows[j]);
   } else {
     for (int64_t j = 0; j < count; ++j) {
       V lanes{};
       for (int64_t l = 0; l < t.lanes; ++l) lanes[l] = src[t.base[l] + (c0 + j) * t.stride];
-      block[j] = S::widen(lanes);
+      block[j] = Store::widen(lanes);
     }
   }
 }
@@ -476,19 +478,19 @@ inline void load_block(const T* src_typed, const Strip& t, int64_t c0, int64_t c
 // Writes block[j] to channel c0 + j of a strip, for j < count <= L, rounding to the storage type.
 template <class T>
 inline void store_block(T* dst_typed, const Strip& t, int64_t c0, int64_t count, const vd* block) {
-  using S = Storage<T>;
-  using V = typename S::vec;
-  auto* dst = reinterpret_cast<typename S::raw*>(dst_typed);
+  using Store = Storage<T>;
+  using V = typename Store::vec;
+  auto* dst = reinterpret_cast<typename Store::raw*>(dst_typed);
   if (contiguous(t)) {
-    for (int64_t j = 0; j < count; ++j) store(dst + t.base[0] + (c0 + j) * t.stride, S::narrow(block[j]));
+    for (int64_t j = 0; j < count; ++j) store(dst + t.base[0] + (c0 + j) * t.stride, Store::narrow(block[j]));
   } else if (transposable(t) && count == L) {
     V rows[L];
-    for (int64_t j = 0; j < L; ++j) rows[j] = S::narrow(block[j]);
-    transpose<V, typename S::mask>(rows);
+    for (int64_t j = 0; j < L; ++j) rows[j] = Store::narrow(block[j]);
+    transpose<V, typename Store::mask>(rows);
     for (int64_t l = 0; l < L; ++l) store(dst + t.base[l] + c0, rows[l]);
   } else {
     for (int64_t j = 0; j < count; ++j) {
-      const V lanes = S::narrow(block[j]);
+      const V lanes = Store::narrow(block[j]);
       for (int64_t l = 0; l < t.lanes; ++l) dst[t.base[l] + (c0 + j) * t.stride] = lanes[l];
     }
   }
@@ -549,10 +551,10 @@ inline vd input_gradient(vd g, vd scale, vd x, vd window_of_terms, double coeffi
   return g * scale + coefficient * x * window_of_terms;
 }
 
-// Runs pass(powers) with the fast powers, and again with the exact ones if any
-// normaliser it met left the fast domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid
-// (even through float) and Newton's method converges. Zeros, Inf, NaN and subnormals all fall outside. The check
-// rides along with the pass, and the rare rerun overwrites everything the first run wrote.
+// Runs pass(powers) with the fast powers, and again with the exact ones if any normaliser it met left the fast
+// domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid (even through float) and
+// Newton's method converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along with the pass,
+// and the rare rerun overwrites everything the first run wrote.
 template <BetaKind K, bool Precise>
 struct FastPowers {
   vl in_domain = vl{} == 0;
@@ -682,37 +684,33 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
 // own row (`depth 3` in `python -m lrn_op.bench --sweep` ran at 0.3x TF one row at a time, 2.2x as runs).
 constexpr int64_t kDirectRadius = 6;
 
-inline int64_t effective_radius(const Layout& layout, const Params& p) {
-  return p.depth_radius < layout.depth ? p.depth_radius : layout.depth - 1;
-}
-
 inline bool use_rows(const Layout& layout, const Params& p) {
-  return layout.inner == 1 && effective_radius(layout, p) <= kDirectRadius;
+  return layout.inner == 1 && effective_radius(p.depth_radius, layout.depth) <= kDirectRadius;
 }
 
 // L values of a run from index c, as doubles; values past `size` read as zero.
 template <class T>
 inline vd load_run(const T* run_typed, int64_t c, int64_t size) {
-  using S = Storage<T>;
-  using V = typename S::vec;
-  const auto* run = reinterpret_cast<const typename S::raw*>(run_typed);
-  if (c + L <= size) return S::widen(load<V>(run + c));
+  using Store = Storage<T>;
+  using V = typename Store::vec;
+  const auto* run = reinterpret_cast<const typename Store::raw*>(run_typed);
+  if (c + L <= size) return Store::widen(load<V>(run + c));
   V v{};
-  std::memcpy(&v, run + c, sizeof(typename S::raw) * static_cast<size_t>(size - c));
-  return S::widen(v);
+  std::memcpy(&v, run + c, sizeof(typename Store::raw) * static_cast<size_t>(size - c));
+  return Store::widen(v);
 }
 
 // Writes the values [c, min(c + L, size)) of a run.
 template <class T>
 inline void store_run(T* run_typed, int64_t c, int64_t size, vd value) {
-  using S = Storage<T>;
-  using V = typename S::vec;
-  auto* run = reinterpret_cast<typename S::raw*>(run_typed);
-  const V v = S::narrow(value);
+  using Store = Storage<T>;
+  using V = typename Store::vec;
+  auto* run = reinterpret_cast<typename Store::raw*>(run_typed);
+  const V v = Store::narrow(value);
   if (c + L <= size) {
     store(run + c, v);
   } else {
-    std::memcpy(run + c, &v, sizeof(typename S::raw) * static_cast<size_t>(size - c));
+    std::memcpy(run + c, &v, sizeof(typename Store::raw) * static_cast<size_t>(size - c));
   }
 }
 
@@ -721,7 +719,7 @@ class RowRuns {
  public:
   RowRuns(const Layout& layout, const Params& p, int64_t plain, int64_t padded)
       : depth_(layout.depth),
-        radius_(effective_radius(layout, p)),
+        radius_(effective_radius(p.depth_radius, layout.depth)),
         rows_per_run_(layout.depth < L ? kTileLanes : 1),
         size_(rows_per_run_ * depth_),
         padded_size_((size_ + L - 1) / L * L) {

@@ -75,3 +75,19 @@ def test_releases_the_gil(rng):
     # The ticker wakes about once a millisecond; holding the GIL through each call would leave it a few ticks in
     # the gaps between calls at most.
     assert sum(start < t < end for t in ticks) >= max(10, 0.25 * (end - start) * 1e3)
+
+
+def test_the_binding_checks_its_arrays_itself():
+    # lrn_op.numpy always passes matching arrays; a direct call that does not gets an exception, not a stray write.
+    from lrn_op import _lrn_numpy
+
+    x = np.ones([1, 2, 2, 8], np.float32)
+    params = _lrn_numpy.Params(2, 1.0, 1.0, 0.5)
+    for y in (np.empty([1, 2, 2, 4], np.float32), np.empty([1, 2, 2, 8], np.float64),
+              np.empty([1, 2, 8, 4], np.float32).transpose(0, 1, 3, 2)):
+        with pytest.raises(ValueError, match="C-contiguous, 4-dimensional and of one shape and dtype"):
+            _lrn_numpy.forward(x, y, params, False)
+    with pytest.raises(ValueError, match="depth_radius must be non-negative"):
+        _lrn_numpy.forward(x, np.empty_like(x), _lrn_numpy.Params(-1, 1.0, 1.0, 0.5), False)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _lrn_numpy.backward(x, x, x, np.empty([1, 2, 2, 7], np.float32), params, False)
