@@ -20,6 +20,8 @@ _LAZY = {
     "load_ops": "lrn_op.ops",
     "LocalResponseNormalization": "lrn_op.layers",
     "convert": "lrn_op.convert",
+    "replace_builtin": "lrn_op.builtin",
+    "builtin_replaced": "lrn_op.builtin",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,4 +1,4 @@
-"""Loads the compiled TF op library, after checking that it was built against this TensorFlow."""
+"""Loads the compiled TF libraries, after checking that they were built against this TensorFlow."""
 from pathlib import Path
 
 import tensorflow as tf
@@ -10,7 +10,7 @@ def _major_minor(version):
     return tuple(version.split(".")[:2])
 
 
-def load_ops():
+def _check_build():
     try:
         from lrn_op import _build_info
     except ImportError as error:
@@ -24,4 +24,19 @@ def load_ops():
             "with `pip install --no-build-isolation --force-reinstall --no-deps lrn_op` from the source tree, "
             f"or install tensorflow-cpu=={'.'.join(_major_minor(built))}.*"
         )
-    return tf.load_op_library(str(Path(__file__).with_name("_lrn_ops.so")))
+
+
+def load_ops():
+    """Loads _lrn_ops.so, lrn_op's own ops and their kernels, and returns TF's generated module for it."""
+    _check_build()
+    return tf.load_op_library(_path("_lrn_ops.so"))
+
+
+def load_builtin_kernels():
+    """Loads _lrn_builtin_kernels.so, which registers lrn_op's kernels for TF's own LRN and LRNGrad."""
+    _check_build()
+    tf.load_library(_path("_lrn_builtin_kernels.so"))
+
+
+def _path(library):
+    return str(Path(__file__).with_name(library))

@@ -128,8 +128,9 @@ def _composite_attrs(attrs):
 
 
 def _attrs_of(op):
+    """The attributes of one of lrn_op's ops or of TF's LRN / LRNGrad (which are NHWC and have no data_format)."""
     attrs = {key: op.get_attr(key) for key in ("depth_radius", "bias", "alpha", "beta")}
-    attrs["data_format"] = op.get_attr("data_format").decode()
+    attrs["data_format"] = "NHWC" if op.type in ("LRN", "LRNGrad") else op.get_attr("data_format").decode()
     return attrs
 
 
@@ -139,6 +140,7 @@ def _forward_gradient(op, grad):
 
 
 @tf.RegisterGradient(GRAD_OP)
-def _grad_gradient(op, grad):
-    # The second derivative, for nested tapes: Hessian-vector products, gradient penalties.
+def second_derivative(op, grad):
+    """The gradient of the gradient op, for nested tapes: Hessian-vector products, gradient penalties. It serves
+    TF's LRNGrad too, once lrn_op.replace_builtin() registers it."""
     return _composite.grad_of_grad(grad, *op.inputs, **_composite_attrs(_attrs_of(op)))
