@@ -1,6 +1,7 @@
 // Runtime SIMD dispatch and the checks shared by every front end.
 #include "lrn_api.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -64,6 +65,29 @@ std::string check_params(const Params& params) {
   if (!std::isfinite(params.bias)) return "bias must be a finite number, got " + std::to_string(params.bias);
   if (!std::isfinite(params.alpha)) return "alpha must be a finite number, got " + std::to_string(params.alpha);
   if (!std::isfinite(params.beta)) return "beta must be a finite number, got " + std::to_string(params.beta);
+  return "";
+}
+
+std::string parse_exact_params(const std::string& text, float bias, float alpha, float beta, Params* params) {
+  const char* names[3] = {"bias", "alpha", "beta"};
+  const float rounded[3] = {bias, alpha, beta};
+  double* exact[3] = {&params->bias, &params->alpha, &params->beta};
+  const char* at = text.data();
+  const char* end = text.data() + text.size();
+  for (int i = 0; i < 3; ++i) {
+    if (i > 0 && (at == end || *at++ != ' ')) return "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
+    double value = 0.0;
+    // from_chars, unlike strtod, ignores the C locale: "0.1" reads the same under a decimal comma.
+    const auto [next, error] = std::from_chars(at, end, value);
+    if (error != std::errc()) return "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
+    if (static_cast<float>(value) != rounded[i] && !(std::isnan(value) && std::isnan(rounded[i]))) {
+      return std::string("exact_bias_alpha_beta gives ") + names[i] + " = " + std::string(at, next) +
+             ", which does not round to the attribute " + names[i] + " = " + std::to_string(rounded[i]);
+    }
+    *exact[i] = value;
+    at = next;
+  }
+  if (at != end) return "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
   return "";
 }
 

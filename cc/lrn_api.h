@@ -47,6 +47,11 @@ int64_t tile_cost(const Layout& layout);
 // Empty string if the parameters are usable; otherwise a message that names the offending argument.
 std::string check_params(const Params& params);
 
+// Reads "bias alpha beta", three decimals separated by single spaces (Python's repr of each double), into params.
+// Each must round to the float32 attribute that the op also carries, so that a graph cannot say two things.
+// Returns an empty string, or a message that names the argument at fault.
+std::string parse_exact_params(const std::string& text, float bias, float alpha, float beta, Params* params);
+
 // y = LRN(x) for the tiles [tile_begin, tile_end). Returns false only if scratch memory could not be allocated.
 template <class T>
 bool forward(const T* x, T* y, const Layout& layout, const Params& params, int64_t tile_begin, int64_t tile_end);

@@ -49,15 +49,21 @@ class LrnKernel : public OpKernel {
  public:
   explicit LrnKernel(OpKernelConstruction* ctx) : OpKernel(ctx) {
     float bias, alpha, beta;
-    std::string data_format = "NHWC";
+    std::string data_format = "NHWC", exact;
     OP_REQUIRES_OK(ctx, ctx->GetAttr("depth_radius", &params_.depth_radius));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("bias", &bias));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("alpha", &alpha));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("beta", &beta));
     if (ctx->HasAttr("data_format")) OP_REQUIRES_OK(ctx, ctx->GetAttr("data_format", &data_format));
+    if (ctx->HasAttr("exact_bias_alpha_beta")) OP_REQUIRES_OK(ctx, ctx->GetAttr("exact_bias_alpha_beta", &exact));
     params_.bias = bias;
     params_.alpha = alpha;
     params_.beta = beta;
+    // lrn_op's ops carry bias, alpha and beta at double precision too (tf_ops.cc); TF's own and older graphs don't.
+    if (!exact.empty()) {
+      const std::string problem = lrn::parse_exact_params(exact, bias, alpha, beta, &params_);
+      OP_REQUIRES(ctx, problem.empty(), errors::InvalidArgument(problem));
+    }
     const std::string problem = lrn::check_params(params_);
     OP_REQUIRES(ctx, problem.empty(), errors::InvalidArgument(problem));
     OP_REQUIRES(ctx, data_format == "NHWC" || data_format == "NCHW",

@@ -9,13 +9,17 @@ namespace {
 using tensorflow::shape_inference::InferenceContext;
 using tensorflow::shape_inference::ShapeHandle;
 
-// The attributes of both ops. bias, alpha and beta are float32, as in TF's LRN.
-#define LRN_ATTRS                                 \
-  Attr("depth_radius: int >= 0 = 5")              \
-      .Attr("bias: float = 1.0")                  \
-      .Attr("alpha: float = 1.0")                 \
-      .Attr("beta: float = 0.5")                  \
-      .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'") \
+// The attributes of both ops. bias, alpha and beta are float32, as in TF's LRN, since a TF `float` attribute is
+// 32-bit; exact_bias_alpha_beta carries the same three at double precision, as the decimals Python writes for them
+// ("0.1 0.0001 0.75"), readable in a graph dump and exact. The kernels use it when it is set (lrn_op's wrappers
+// always set it); its empty default keeps graphs saved before it computing what they computed.
+#define LRN_ATTRS                                         \
+  Attr("depth_radius: int >= 0 = 5")                      \
+      .Attr("bias: float = 1.0")                          \
+      .Attr("alpha: float = 1.0")                         \
+      .Attr("beta: float = 0.5")                          \
+      .Attr("exact_bias_alpha_beta: string = ''")         \
+      .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")     \
       .Attr("T: {half, bfloat16, float, double} = DT_FLOAT")
 
 // Input `index` as a rank-4 shape, or an error that names the argument.

@@ -4,12 +4,11 @@
     output = input / (bias + alpha * sqr_sum) ** beta                   (r = depth_radius)
 
 A drop-in for tf.nn.local_response_normalization. `import lrn_op` never imports TensorFlow itself, so that
-`import lrn_op.numpy` works without it. When TensorFlow (or Keras) is already imported, it loads the op library and
-registers the Keras layer at once, which `tf.saved_model.load` and `keras.models.load_model` need: import
-TensorFlow first. Otherwise everything loads on first use.
+`import lrn_op.numpy` works without it. Once TensorFlow or Keras is imported, before lrn_op or after it, lrn_op loads
+its op library and registers its Keras layer, which `tf.saved_model.load` and `keras.models.load_model` need
+(lrn_op/_hooks.py).
 """
 import importlib
-import sys
 
 __version__ = "0.1.0"
 
@@ -48,5 +47,6 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
-if "tensorflow" in sys.modules or "keras" in sys.modules:
-    importlib.import_module("lrn_op.layers")
+from lrn_op import _hooks  # noqa: E402  (after __getattr__: the hook may import lrn_op.layers at once)
+
+_hooks.install()

@@ -5,7 +5,6 @@ It computes in float64 whatever the input dtype and rounds once at the end, as t
 accuracy. The math is the same as cc/lrn_kernel.h's; the derivations are written out there (forward, backward) and
 in grad_of_grad below.
 """
-import numpy as np
 import tensorflow as tf
 
 
@@ -82,7 +81,3 @@ def grad_of_grad(upstream, input_grads, input_image, output_image, depth_radius,
     dtype = input_image.dtype
     return tf.cast(d_dy, dtype), tf.cast(d_x, dtype), tf.cast(d_y, dtype)
 
-
-def attribute(value):
-    """The float32 value an op attribute holds, so that the composite computes with what the kernels see."""
-    return float(np.float32(value))

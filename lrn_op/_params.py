@@ -5,6 +5,8 @@ The C++ kernels check the same things again (lrn_api.cc: check_params) for graph
 import math
 import numbers
 
+import numpy as np
+
 DATA_FORMATS = ("NHWC", "NCHW")
 MAX_DEPTH_RADIUS = 2**31 - 1
 
@@ -48,3 +50,35 @@ def _data_format(value):
     if value not in DATA_FORMATS:
         raise ValueError(f"data_format must be 'NHWC' or 'NCHW', got {value!r}")
     return value
+
+
+EXACT = ("bias", "alpha", "beta")
+
+
+def exact_text(attrs):
+    """bias, alpha and beta as the ops' exact_bias_alpha_beta attribute: Python's shortest repr of each double,
+    which reads back as the same double (cc/lrn_api.cc: parse_exact_params)."""
+    return " ".join(repr(attrs[key]) for key in EXACT)
+
+
+def parse_exact_text(text):
+    """The parameters an exact_bias_alpha_beta attribute holds; none where it is empty (graphs saved before it)."""
+    return dict(zip(EXACT, map(float, text.split()))) if text else {}
+
+
+def refuse_complex(name, value):
+    """TypeError for complex input (arrays, Python complex numbers, nested lists of them), which numpy and
+    tf.convert_to_tensor would otherwise cast to real with at most a warning, dropping the imaginary part."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and not isinstance(dtype, np.dtype):  # a tensor: its dtype says it all
+        is_complex = getattr(dtype, "is_complex", False)
+    else:
+        is_complex = np.iscomplexobj(value) if dtype is not None else _holds_complex(value)
+    if is_complex:
+        raise TypeError(f"{name} must be real (float16, bfloat16, float32 or float64), got complex values")
+
+
+def _holds_complex(value):
+    if isinstance(value, (list, tuple)):
+        return any(_holds_complex(item) for item in value)
+    return isinstance(value, (complex, np.complexfloating))

@@ -7,18 +7,24 @@
 Runs are interleaved (ours, TF, copy, ours, TF, copy, ...) so that drifts in machine load hit every column alike,
 and each figure is the median of --runs timed runs after --warmup untimed ones. "copy" is tf.raw_ops.DeepCopy of
 the same tensor: the memory floor for an op that reads its input once and writes its output once.
+
+A second table times tf.nn.local_response_normalization after lrn_op.replace_builtin(), which cannot be undone, so
+it runs in a process of its own (`--replaced`) and is compared with the copy timed in that same process.
 """
 import argparse
+import json
 import math
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import tensorflow as tf
 
 import lrn_op
+
+# TensorFlow is imported where it is used, so that --help and argument errors answer at once.
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,8 @@ SWEEP = [
 ]
 
 COLUMNS = ("ours_fwd", "tf_fwd", "ours_fwdbwd", "tf_fwdbwd", "copy")
+# In a process after replace_builtin(), "tf_*" time TF's own op running lrn_op's kernels.
+REPLACED_COLUMNS = ("tf_fwd", "tf_fwdbwd", "copy")
 
 
 @dataclass
@@ -76,6 +84,8 @@ class Row:
 
 
 def _gradient(fn, x, dy):
+    import tensorflow as tf
+
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = fn(x)
@@ -84,6 +94,8 @@ def _gradient(fn, x, dy):
 
 def _variants(case):
     """The zero-argument callables to time, keyed by COLUMNS."""
+    import tensorflow as tf
+
     rng = np.random.default_rng(0)
     data = rng.standard_normal(case.shape).astype(np.float32)
     upstream = rng.standard_normal(case.shape).astype(np.float32)
@@ -109,16 +121,16 @@ def _variants(case):
     }
 
 
-def measure(cases, runs=7, warmup=2, progress=None):
+def measure(cases, runs=7, warmup=2, progress=None, columns=COLUMNS):
     """Returns one Row per case with the median milliseconds of every column."""
     rows = []
     for index, case in enumerate(cases, 1):
         if progress:
             progress(f"[{index}/{len(cases)}] {case.name} {list(case.shape)} {case.dtype} {case.data_format}")
         variants = _variants(case)
-        samples = {key: [] for key in COLUMNS}
+        samples = {key: [] for key in columns}
         for run in range(warmup + runs):
-            for key in COLUMNS:
+            for key in columns:
                 start = time.perf_counter()
                 variants[key]()
                 elapsed = time.perf_counter() - start
@@ -154,13 +166,41 @@ def format_table(rows, full=True):
     if full:
         summary += ["", "", f"{geomean(r.ratio('tf_fwdbwd', 'ours_fwdbwd') for r in rows):.1f}x"]
     lines.append(summary)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return _layout(lines)
+
+
+def measure_replaced(sweep, runs, warmup, progress=None):
+    """Times TF's own op after replace_builtin() in a fresh process; returns {case name: {column: ms}}."""
+    command = [sys.executable, "-m", "lrn_op.bench", "--replaced", "--runs", str(runs), "--warmup", str(warmup)]
+    result = subprocess.run(command + (["--sweep"] if sweep else []), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"the replace_builtin() process failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def format_replaced_table(rows, replaced):
+    """TF's op after replace_builtin(), each ratio against the copy of its own process, beside lrn_op's op."""
+    header = ["case", "copy ms", "tf.nn.lrn fwd ms", "fwd/copy", "lrn_op fwd/copy", "tf.nn.lrn fwd+bwd ms",
+              "fwd+bwd/copy", "lrn_op fwd+bwd/copy"]
+    lines = [header]
+    for row in rows:
+        if row.case.name not in replaced:
+            continue
+        ms = replaced[row.case.name]
+        lines.append([row.case.name, f"{ms['copy']:.2f}", f"{ms['tf_fwd']:.2f}", f"{ms['tf_fwd'] / ms['copy']:.2f}",
+                      f"{row.ratio('ours_fwd', 'copy'):.2f}", f"{ms['tf_fwdbwd']:.2f}",
+                      f"{ms['tf_fwdbwd'] / ms['copy']:.2f}", f"{row.ratio('ours_fwdbwd', 'copy'):.2f}"])
+    return _layout(lines)
+
+
+def _layout(lines):
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     text = [" | ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
     text.insert(1, "-|-".join("-" * width for width in widths))
     return "\n".join(text)
 
 
-def plot(rows, path):
+def _pyplot():
     try:
         import matplotlib
 
@@ -168,6 +208,11 @@ def plot(rows, path):
         import matplotlib.pyplot as plt
     except ImportError:
         raise SystemExit("--plot needs matplotlib: pip install 'lrn_op[plot]'") from None
+    return plt
+
+
+def plot(rows, path):
+    plt = _pyplot()
     names = [row.case.name for row in rows]
     positions = np.arange(len(rows))
     figure, axis = plt.subplots(figsize=(max(6, 1.3 * len(rows)), 4))
@@ -188,15 +233,33 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
     parser.add_argument("--sweep", action="store_true", help="time the wider set of regimes instead")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the table as a bar chart")
+    parser.add_argument("--replaced", action="store_true",
+                        help="time only tf.nn.lrn, after lrn_op.replace_builtin() (for the second table), as JSON")
     args = parser.parse_args(argv)
+    def progress(line):
+        print(line, file=sys.stderr, flush=True)
+
+    if args.plot:
+        _pyplot()  # say now, not after the whole benchmark, if matplotlib is missing
+    import tensorflow as tf
+
     import lrn_op.numpy
 
     cases = SWEEP if args.sweep else CASES
-    rows = measure(cases, args.runs, args.warmup, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.replaced:
+        lrn_op.replace_builtin()
+        rows = measure([c for c in cases if c.dtype in ("float16", "float32") and c.data_format == "NHWC"],
+                       args.runs, args.warmup, progress, columns=REPLACED_COLUMNS)
+        print(json.dumps({row.case.name: row.ms for row in rows}))
+        return
+    rows = measure(cases, args.runs, args.warmup, progress)
+    replaced = measure_replaced(args.sweep, args.runs, args.warmup)
     print(f"lrn_op {lrn_op.__version__}, TensorFlow {tf.__version__}, SIMD path {lrn_op.numpy.simd_path()}, "
           f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} intra-op threads "
           f"on {__import__('os').cpu_count()} cores; median of {args.runs} runs, milliseconds")
     print(format_table(rows))
+    print("\ntf.nn.local_response_normalization after lrn_op.replace_builtin(), timed in a process of its own:")
+    print(format_replaced_table(rows, replaced))
     if args.plot:
         plot(rows, args.plot)
         print(f"chart written to {args.plot}")

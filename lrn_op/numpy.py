@@ -18,6 +18,7 @@ _DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 def _as_input(name, value, dtype=None):
     # Python lists and scalars become float32, as tf.convert_to_tensor makes them for the TF op.
+    _params.refuse_complex(name, value)
     array = np.asarray(value) if isinstance(value, np.ndarray) else np.asarray(value, dtype=dtype or np.float32)
     if array.dtype.name not in _DTYPES:
         raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {array.dtype.name}")

@@ -53,8 +53,8 @@ def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.
     input = _input(input, "input")
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalization"):
-            return _composite.local_response_normalization(input, **_composite_attrs(attrs))
-    return gen_lrn_ops.lrn_op_local_response_normalization(input, name=name, **attrs)
+            return _composite.local_response_normalization(input, **attrs)
+    return gen_lrn_ops.lrn_op_local_response_normalization(input, name=name, **_op_attrs(attrs))
 
 
 lrn = local_response_normalization
@@ -85,9 +85,9 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalizationGrad"):
             return _composite.local_response_normalization_grad(input_grads, input_image, output_image,
-                                                                **_composite_attrs(attrs))
-    return gen_lrn_ops.lrn_op_local_response_normalization_grad(input_grads, input_image, output_image, name=name,
                                                                 **attrs)
+    return gen_lrn_ops.lrn_op_local_response_normalization_grad(input_grads, input_image, output_image, name=name,
+                                                                **_op_attrs(attrs))
 
 
 def load_ops():
@@ -112,6 +112,7 @@ def _input(value, name, default=tf.float32):
     """An op input as a tensor. Tensors and float arrays keep their dtype; Python lists, numbers and integer arrays
     become the default (float32), as tf.nn.lrn converts them. Converting here rather than in the generated wrapper
     matters: TF's eager fast path has been seen to turn a float64 numpy array into float32 once other ops ran."""
+    _params.refuse_complex(name, value)
     if tf.is_tensor(value):
         tensor = value
     elif isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "fV":  # "V": ml_dtypes.bfloat16
@@ -123,24 +124,30 @@ def _input(value, name, default=tf.float32):
     return tensor
 
 
-def _composite_attrs(attrs):
-    return {**attrs, **{key: _composite.attribute(attrs[key]) for key in ("bias", "alpha", "beta")}}
+def _op_attrs(attrs):
+    """The op attributes for checked parameters: bias, alpha and beta go both as float32 attributes and, exact, as
+    exact_bias_alpha_beta (cc/tf_ops.cc)."""
+    return {**attrs, "exact_bias_alpha_beta": _params.exact_text(attrs)}
 
 
 def _attrs_of(op):
-    """The attributes of one of lrn_op's ops or of TF's LRN / LRNGrad (which are NHWC and have no data_format)."""
+    """The parameters an op computes with, as `_params.check` returns them: those of lrn_op's ops, at double
+    precision where the op carries them, or those of TF's LRN / LRNGrad (float32, NHWC, no data_format)."""
     attrs = {key: op.get_attr(key) for key in ("depth_radius", "bias", "alpha", "beta")}
-    attrs["data_format"] = "NHWC" if op.type in ("LRN", "LRNGrad") else op.get_attr("data_format").decode()
-    return attrs
+    if op.type in ("LRN", "LRNGrad"):
+        return {**attrs, "data_format": "NHWC"}
+    attrs.update(_params.parse_exact_text(op.get_attr("exact_bias_alpha_beta").decode()))
+    return {**attrs, "data_format": op.get_attr("data_format").decode()}
 
 
 @tf.RegisterGradient(FORWARD_OP)
 def _forward_gradient(op, grad):
-    return gen_lrn_ops.lrn_op_local_response_normalization_grad(grad, op.inputs[0], op.outputs[0], **_attrs_of(op))
+    return gen_lrn_ops.lrn_op_local_response_normalization_grad(grad, op.inputs[0], op.outputs[0],
+                                                                **_op_attrs(_attrs_of(op)))
 
 
 @tf.RegisterGradient(GRAD_OP)
 def second_derivative(op, grad):
     """The gradient of the gradient op, for nested tapes: Hessian-vector products, gradient penalties. It serves
     TF's LRNGrad too, once lrn_op.replace_builtin() registers it."""
-    return _composite.grad_of_grad(grad, *op.inputs, **_composite_attrs(_attrs_of(op)))
+    return _composite.grad_of_grad(grad, *op.inputs, **_attrs_of(op))
