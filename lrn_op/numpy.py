@@ -33,17 +33,42 @@ def _params_of(depth_radius, bias, alpha, beta, data_format):
     return params, attrs["data_format"] == "NCHW"
 
 
-def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
-    """LRN of a 4-D array; see `lrn_op.local_response_normalization` for the math and the arguments."""
+def _output(out, like, *inputs):
+    """A fresh array like `like`, or `out` once it is checked: as numpy's ufuncs take out=, so that a caller who
+    reuses its buffers skips a fresh array's page faults."""
+    if out is None:
+        return np.empty_like(like)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.shape != like.shape or out.dtype != like.dtype:
+        raise ValueError(f"out must have the shape and dtype of the result, {like.shape} {like.dtype}, "
+                         f"got {out.shape} {out.dtype}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError("out must be C-contiguous and writeable")
+    if any(np.shares_memory(out, array) for array in inputs):
+        raise ValueError("out must not overlap the inputs")
+    return out
+
+
+def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC", *,
+                                 out=None):
+    """LRN of a 4-D array; see `lrn_op.local_response_normalization` for the math and the arguments.
+
+    out: optional, a C-contiguous array of x's shape and dtype that does not overlap x, written and returned.
+    """
     params, channels_first = _params_of(depth_radius, bias, alpha, beta, data_format)
     x = _as_input("x", x)
-    y = np.empty_like(x)
+    y = _output(out, x, x)
     _lrn_numpy.forward(x, y, params, channels_first)
     return y
 
 
-def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
-    """The gradient with respect to x, given dy and y = LRN(x); see `lrn_op.local_response_normalization_grad`."""
+def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC", *,
+                                      out=None):
+    """The gradient with respect to x, given dy and y = LRN(x); see `lrn_op.local_response_normalization_grad`.
+
+    out: optional, as in `local_response_normalization`.
+    """
     params, channels_first = _params_of(depth_radius, bias, alpha, beta, data_format)
     x = _as_input("x", x)
     dy = _as_input("dy", dy, x.dtype)
@@ -52,7 +77,7 @@ def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=
         if array.shape != x.shape or array.dtype != x.dtype:
             raise ValueError(f"{name} must match x in shape and dtype, got {array.shape} {array.dtype} "
                              f"for x {x.shape} {x.dtype}")
-    dx = np.empty_like(x)
+    dx = _output(out, x, dy, x, y)
     _lrn_numpy.backward(dy, x, y, dx, params, channels_first)
     return dx
 

@@ -91,3 +91,27 @@ def test_the_binding_checks_its_arrays_itself():
         _lrn_numpy.forward(x, np.empty_like(x), _lrn_numpy.Params(-1, 1.0, 1.0, 0.5), False)
     with pytest.raises(ValueError, match="C-contiguous"):
         _lrn_numpy.backward(x, x, x, np.empty([1, 2, 2, 7], np.float32), params, False)
+
+
+def test_out_is_written_and_returned(rng):
+    x = rng.standard_normal([2, 5, 5, 12]).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    y = np.full_like(x, np.nan)
+    assert lrn_numpy.local_response_normalization(x, 3, 1.0, 0.1, 0.75, out=y) is y
+    np.testing.assert_array_equal(y, lrn_numpy.local_response_normalization(x, 3, 1.0, 0.1, 0.75))
+    dx = np.full_like(x, np.nan)
+    assert lrn_numpy.local_response_normalization_grad(dy, x, y, 3, 1.0, 0.1, 0.75, out=dx) is dx
+    np.testing.assert_array_equal(dx, lrn_numpy.local_response_normalization_grad(dy, x, y, 3, 1.0, 0.1, 0.75))
+
+
+@pytest.mark.parametrize("bad,error,message", [
+    (lambda x: np.empty_like(x, np.float64), ValueError, "out must have the shape and dtype"),
+    (lambda x: np.empty(x.shape[::-1], x.dtype), ValueError, "out must have the shape and dtype"),
+    (lambda x: np.empty_like(x, order="F"), ValueError, "out must be C-contiguous"),
+    (lambda x: x, ValueError, "out must not overlap"),
+    (lambda x: x.tolist(), TypeError, "out must be a numpy array"),
+])
+def test_bad_out_is_refused(rng, bad, error, message):
+    x = rng.standard_normal([2, 3, 3, 4]).astype(np.float32)
+    with pytest.raises(error, match=message):
+        lrn_numpy.local_response_normalization(x, out=bad(x))

@@ -45,6 +45,7 @@ def test_demo_runs_from_outside_the_checkout(tmp_path):
                             cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0.07142857" in result.stdout and "0.04444445" in result.stdout
+    assert result.stdout.count("(matches)") == 2 and "DIFFERS" not in result.stdout
     assert "they match" in result.stdout
     assert "fwd vs TF" in result.stdout
 
@@ -58,3 +59,25 @@ def test_demo_without_tensorflow_uses_the_numpy_front_end(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "0.07142857" in result.stdout and "0.04444445" in result.stdout
     assert "TensorFlow is not installed" in result.stdout and "lrn_op[tensorflow-cpu]" in result.stdout
+
+
+def test_bench_help_answers_without_importing_tensorflow():
+    result = run_python("import runpy, sys\n"
+                        "sys.argv = ['bench', '--help']\n"
+                        "try:\n"
+                        "    runpy.run_module('lrn_op.bench', run_name='__main__')\n"
+                        "except SystemExit:\n"
+                        "    pass\n"
+                        "print('tensorflow imported:', 'tensorflow' in sys.modules)\n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--replaced" in result.stdout and "tensorflow imported: False" in result.stdout
+
+
+def test_bench_plot_without_matplotlib_fails_before_measuring():
+    # A None entry in sys.modules makes the import fail, as it does where matplotlib is not installed.
+    result = run_python("import sys\n"
+                        "sys.modules['matplotlib'] = None\n"
+                        "from lrn_op import bench\n"
+                        "bench.main(['--plot', 'out.png'])\n")
+    assert result.returncode != 0
+    assert "--plot needs matplotlib" in result.stderr and "[1/" not in result.stderr
