@@ -1,5 +1,5 @@
 // The public face of the LRN math: plain types, pointers and counts. Every front end (the TF kernels, the numpy
-// module) includes this header and nothing else of the math; the math itself lives in lrn_kernel.h.
+// module) includes this header and nothing else of the math; the math itself lives in kernel/.
 #pragma once
 
 #include <cstdint>

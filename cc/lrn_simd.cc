@@ -1,6 +1,6 @@
-// Instantiates lrn_kernel.h for one SIMD target. CMakeLists.txt compiles this file once per target, each time with
+// Instantiates kernel/lrn.h for one SIMD target. CMakeLists.txt compiles this file once per target, each time with
 // that target's -m flags and with LRN_ISA set to the target's name.
-#include "lrn_kernel.h"
+#include "kernel/lrn.h"
 #include "lrn_simd.h"
 
 namespace lrn {

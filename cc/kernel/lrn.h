@@ -1,0 +1,224 @@
+// Local Response Normalization over the channel axis: the forward and backward math, in one place.
+//
+// Pure C++17 over raw pointers and sizes (lrn_api.h): no framework types cross this boundary. lrn_simd.cc compiles
+// it once per SIMD target. The pieces sit beside it, one concern each: storage.h (vector types, loads, stores,
+// conversions), powers.h (n^-beta and 1/n), window.h (the window sums), tiles.h and rows.h (the two traversals).
+//
+// Threads share out tiles of kTileLanes lanes (pixels); each tile is computed one of two ways, with the same
+// formulas (normaliser, output, gradient_term, input_gradient):
+//   - rows: NHWC with a small radius. Vectors run along the channels of a pixel and each window is a direct sum
+//     over a zero-padded copy of its terms (forward_rows, backward_rows).
+//   - tiles: NCHW, and NHWC with a larger radius. Vectors run across pixels (an NCHW channel plane is contiguous;
+//     NHWC pixels are transposed in blocks), and the window sums cost three adds per element whatever the radius
+//     (WindowPlan's van Herk scheme; forward_tiles, backward_tiles).
+//
+// Numerics: whatever the storage type, the window sums, the normaliser and its power are computed in double and
+// the result is rounded once on the way out. Squares of float32 values are exact in double, sums of non-negative
+// terms lose at most (window - 1) double ulps, and the power is computed to a few double ulps, so a float32 result
+// is within about half a float32 ulp of the exact value whatever the input's dynamic range or beta.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kernel/powers.h"
+#include "kernel/rows.h"
+#include "kernel/storage.h"
+#include "kernel/tiles.h"
+#include "kernel/window.h"
+#include "lrn_api.h"
+
+namespace lrn {
+namespace LRN_ISA {
+
+// The per-element formulas, shared by the tile and row paths; the derivations are above forward_tiles and
+// backward_tiles.
+inline vd normaliser(const Params& p, vd window_of_squares) { return p.bias + p.alpha * window_of_squares; }
+inline vd output(vd x, const Powers& n) { return x * n.scale; }
+inline vd gradient_term(vd g, vd y, const Powers& n) { return g * y * n.inverse; }  // g y / N
+inline vd input_gradient(vd g, vd scale, vd x, vd window_of_terms, double coefficient) {
+  return g * scale + coefficient * x * window_of_terms;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Forward:
+//   N_c = bias + alpha * sum_{|k - c| <= r} x_k^2
+//   y_c = x_c * N_c^-beta
+template <class T, BetaKind K>
+bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+  const int64_t depth = layout.depth;
+  const WindowPlan plan(depth, p.depth_radius);
+  auto buffer = scratch(depth, 3);
+  if (!plan.ok() || !buffer) return false;
+  Lanes* xs = buffer.get();
+  Lanes* pre = xs + depth + 1;
+  Lanes* suf = pre + depth + 1;
+  for (int64_t tile = begin; tile < end; ++tile) {
+    const Tile t = make_tile(layout, tile);
+    square_sums(x, t, plan, xs, pre, suf);
+    with_powers<T, K>([&](auto& powers) {
+      for_each_block(depth, [&](int64_t c0, int64_t count) {
+        for (int64_t s = 0; s < S; ++s) {
+          vd block[L];
+          for (int64_t j = 0; j < count; ++j) {
+            const vd n = normaliser(p, plan.sum(pre, suf, c0 + j, s));
+            block[j] = output(xs[c0 + j].s[s], powers(n, p.beta));
+          }
+          store_block(y, t.strips[s], c0, count, block);
+        }
+      });
+    });
+  }
+  return true;
+}
+
+// Backward. With N_i as above and y_i = x_i N_i^-beta,
+//   dy_i/dx_j = [i == j] N_j^-beta - beta x_i N_i^(-beta-1) dN_i/dx_j,   dN_i/dx_j = 2 alpha x_j [|i - j| <= r]
+// so for an upstream gradient g:
+//   dx_j = g_j N_j^-beta - 2 alpha beta x_j sum_{|i - j| <= r} g_i y_i / N_i
+// The sum is the same window sum as the forward one (the window is symmetric). As in TF's LRNGrad, y is the given
+// output_image, and N is recomputed from x: the gradient op's inputs are fixed (those of tf.raw_ops.LRNGrad), and
+// recomputing N costs one pass over data already in cache.
+template <class T, BetaKind K>
+bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
+                    int64_t begin, int64_t end) {
+  const int64_t depth = layout.depth;
+  const WindowPlan plan(depth, p.depth_radius);
+  auto buffer = scratch(depth, 6);
+  if (!plan.ok() || !buffer) return false;
+  Lanes* xs = buffer.get();
+  Lanes* gs = xs + depth + 1;
+  Lanes* scale = gs + depth + 1;
+  Lanes* ts = scale + depth + 1;
+  Lanes* pre = ts + depth + 1;
+  Lanes* suf = pre + depth + 1;
+  const double coefficient = -2.0 * p.alpha * p.beta;
+  for (int64_t tile = begin; tile < end; ++tile) {
+    const Tile t = make_tile(layout, tile);
+    square_sums(x, t, plan, xs, pre, suf);
+    // t_c = g_c y_c / N_c, and the pieces of dx_c that do not need its window sum.
+    with_powers<T, K>([&](auto& powers) {
+      for_each_block(depth, [&](int64_t c0, int64_t count) {
+        for (int64_t s = 0; s < S; ++s) {
+          vd g[L], out[L];
+          load_block(dy, t.strips[s], c0, count, g);
+          load_block(y, t.strips[s], c0, count, out);
+          for (int64_t j = 0; j < count; ++j) {
+            const Powers n = powers(normaliser(p, plan.sum(pre, suf, c0 + j, s)), p.beta);
+            gs[c0 + j].s[s] = g[j];
+            scale[c0 + j].s[s] = n.scale;
+            ts[c0 + j].s[s] = gradient_term(g[j], out[j], n);
+          }
+        }
+      });
+    });
+    auto prefix = plan.prefix();
+    for (int64_t c = 0; c < depth; ++c) prefix.put(pre, c, ts[c]);
+    plan.suffix(pre, suf, [&](int64_t c) { return ts[c]; });
+    for_each_block(depth, [&](int64_t c0, int64_t count) {
+      for (int64_t s = 0; s < S; ++s) {
+        vd block[L];
+        for (int64_t j = 0; j < count; ++j) {
+          const int64_t c = c0 + j;
+          block[j] = input_gradient(gs[c].s[s], scale[c].s[s], xs[c].s[s], plan.sum(pre, suf, c, s), coefficient);
+        }
+        store_block(dx, t.strips[s], c0, count, block);
+      }
+    });
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rows (rows.h): the same formulas, with the direct window sums.
+template <class T, BetaKind K>
+bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+  const RowRuns runs(layout, p, 1, 1);
+  if (!runs.ok()) return false;
+  const int64_t r = runs.radius();
+  double* xs = runs.plain(0);
+  double* squares = runs.padded(1, 0);
+  runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
+    load_squares(x + first, size, r, xs, squares);
+    with_powers<T, K>([&](auto& powers) {
+      for (int64_t c = 0; c < size; c += L) {
+        const vd n = normaliser(p, runs.window(squares, c));
+        store_run(y + first, c, size, output(load<vd>(xs + c), powers(n, p.beta)));
+      }
+    });
+  });
+  return true;
+}
+
+template <class T, BetaKind K>
+bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
+                   int64_t begin, int64_t end) {
+  const RowRuns runs(layout, p, 3, 2);
+  if (!runs.ok()) return false;
+  const int64_t r = runs.radius();
+  double* xs = runs.plain(0);
+  double* gs = runs.plain(1);
+  double* scale = runs.plain(2);
+  double* squares = runs.padded(3, 0);
+  double* terms = runs.padded(3, 1);
+  const double coefficient = -2.0 * p.alpha * p.beta;
+  runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
+    load_squares(x + first, size, r, xs, squares);
+    with_powers<T, K>([&](auto& powers) {
+      for (int64_t c = 0; c < size; c += L) {
+        const Powers n = powers(normaliser(p, runs.window(squares, c)), p.beta);
+        const vd g = load_run(dy + first, c, size);
+        store(gs + c, g);
+        store(scale + c, n.scale);
+        store(terms + r + c, gradient_term(g, load_run(y + first, c, size), n));
+      }
+    });
+    // The lanes past the run's end hold g y / N of zero padding, which may be 0 / 0: they must read as zero.
+    for (int64_t c = size; c < (size + L - 1) / L * L; ++c) terms[r + c] = 0.0;
+    for (int64_t c = 0; c < size; c += L) {
+      const vd gradient = input_gradient(load<vd>(gs + c), load<vd>(scale + c), load<vd>(xs + c),
+                                         runs.window(terms, c), coefficient);
+      store_run(dx + first, c, size, gradient);
+    }
+  });
+  return true;
+}
+
+// Entry points: the path chosen and beta's special cases resolved once per call instead of once per element.
+template <class T, BetaKind K>
+bool forward_path(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+  return use_rows(layout, p) ? forward_rows<T, K>(x, y, layout, p, begin, end)
+                             : forward_tiles<T, K>(x, y, layout, p, begin, end);
+}
+
+template <class T, BetaKind K>
+bool backward_path(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
+                   int64_t begin, int64_t end) {
+  return use_rows(layout, p) ? backward_rows<T, K>(dy, x, y, dx, layout, p, begin, end)
+                             : backward_tiles<T, K>(dy, x, y, dx, layout, p, begin, end);
+}
+
+template <class T>
+bool forward(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+  switch (beta_kind(p.beta)) {
+    case BetaKind::Half: return forward_path<T, BetaKind::Half>(x, y, layout, p, begin, end);
+    case BetaKind::ThreeQuarters: return forward_path<T, BetaKind::ThreeQuarters>(x, y, layout, p, begin, end);
+    case BetaKind::One: return forward_path<T, BetaKind::One>(x, y, layout, p, begin, end);
+    default: return forward_path<T, BetaKind::General>(x, y, layout, p, begin, end);
+  }
+}
+
+template <class T>
+bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p, int64_t begin,
+              int64_t end) {
+  switch (beta_kind(p.beta)) {
+    case BetaKind::Half: return backward_path<T, BetaKind::Half>(dy, x, y, dx, layout, p, begin, end);
+    case BetaKind::ThreeQuarters:
+      return backward_path<T, BetaKind::ThreeQuarters>(dy, x, y, dx, layout, p, begin, end);
+    case BetaKind::One: return backward_path<T, BetaKind::One>(dy, x, y, dx, layout, p, begin, end);
+    default: return backward_path<T, BetaKind::General>(dy, x, y, dx, layout, p, begin, end);
+  }
+}
+
+}  // namespace LRN_ISA
+}  // namespace lrn

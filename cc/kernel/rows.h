@@ -1,0 +1,124 @@
+// The row path's traversal: NHWC with a small radius. Vectors run along the channels of a pixel; rows are taken in
+// runs, with their scratch and the per-lane masks that keep a window inside its own row.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "kernel/storage.h"
+#include "kernel/window.h"
+
+namespace lrn {
+namespace LRN_ISA {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rows: NHWC with a radius of at most kDirectRadius. The lanes run along the channels of the pixels, and each
+// window is added up directly from a zero-padded copy of its terms: 2r adds per vector, where a tile pays for two
+// transposes and the prefix / suffix passes. These sums never subtract either, so they keep the accuracy and the
+// NaN locality of WindowPlan's sums. The two paths cost the same near r = 5 or 6 (the kernel timed alone on AVX-512,
+// 16x32x32x128 float32: rows 1.17 and 1.24 ns per element, tiles 1.15 and 1.21), so rows take r <= 6.
+//
+// A row shorter than one vector would leave most lanes idle, so rows shorter than L are taken a tile (kTileLanes
+// rows, contiguous in memory) at a time as one run, and a mask per vector and offset keeps every window inside its
+// own row (`depth 3` in `python -m lrn_op.bench --sweep` ran at 0.3x TF one row at a time, 2.2x as runs).
+constexpr int64_t kDirectRadius = 6;
+
+inline bool use_rows(const Layout& layout, const Params& p) {
+  return layout.inner == 1 && effective_radius(p.depth_radius, layout.depth) <= kDirectRadius;
+}
+
+// L values of a run from index c, as doubles; values past `size` read as zero.
+template <class T>
+inline vd load_run(const T* run_typed, int64_t c, int64_t size) {
+  using Store = Storage<T>;
+  using V = typename Store::vec;
+  const auto* run = reinterpret_cast<const typename Store::raw*>(run_typed);
+  if (c + L <= size) return Store::widen(load<V>(run + c));
+  V v{};
+  std::memcpy(&v, run + c, sizeof(typename Store::raw) * static_cast<size_t>(size - c));
+  return Store::widen(v);
+}
+
+// Writes the values [c, min(c + L, size)) of a run.
+template <class T>
+inline void store_run(T* run_typed, int64_t c, int64_t size, vd value) {
+  using Store = Storage<T>;
+  using V = typename Store::vec;
+  auto* run = reinterpret_cast<typename Store::raw*>(run_typed);
+  const V v = Store::narrow(value);
+  if (c + L <= size) {
+    store(run + c, v);
+  } else {
+    std::memcpy(run + c, &v, sizeof(typename Store::raw) * static_cast<size_t>(size - c));
+  }
+}
+
+// How a call cuts its rows into runs, and the scratch for one run.
+class RowRuns {
+ public:
+  RowRuns(const Layout& layout, const Params& p, int64_t plain, int64_t padded)
+      : depth_(layout.depth),
+        radius_(effective_radius(p.depth_radius, layout.depth)),
+        rows_per_run_(layout.depth < L ? kTileLanes : 1),
+        size_(rows_per_run_ * depth_),
+        padded_size_((size_ + L - 1) / L * L) {
+    const int64_t masks = rows_per_run_ > 1 ? padded_size_ / L * (2 * radius_ + 1) : 0;
+    const int64_t doubles = plain * padded_size_ + padded * (padded_size_ + 2 * radius_) + masks * L;
+    buffer_.reset(new (std::nothrow) double[static_cast<size_t>(doubles)]());
+    if (!buffer_) return;
+    masks_ = reinterpret_cast<vq*>(buffer_.get() + plain * padded_size_ + padded * (padded_size_ + 2 * radius_));
+    // masks_[m * (2r + 1) + k]: lane l of vector m may add the term at offset k - r, i.e. that term is in its row.
+    for (int64_t m = 0; m < masks / (2 * radius_ + 1); ++m) {
+      for (int64_t k = 0; k <= 2 * radius_; ++k) {
+        vq mask{};
+        for (int64_t l = 0; l < L; ++l) {
+          const int64_t channel = (m * L + l) % depth_ + k - radius_;
+          mask[l] = channel >= 0 && channel < depth_ ? ~0ull : 0ull;
+        }
+        store(masks_ + m * (2 * radius_ + 1) + k, mask);
+      }
+    }
+  }
+  bool ok() const { return buffer_ != nullptr; }
+  int64_t radius() const { return radius_; }
+  // Scratch arrays: `plain` ones of the padded run size first, then `padded` ones with r zeros either side.
+  double* plain(int64_t i) const { return buffer_.get() + i * padded_size_; }
+  double* padded(int64_t plain_arrays, int64_t i) const {
+    return buffer_.get() + plain_arrays * padded_size_ + i * (padded_size_ + 2 * radius_);
+  }
+
+  // Calls body(first_element, size) for the runs of the tiles [begin, end).
+  template <class Body>
+  void for_each(const Layout& layout, int64_t begin, int64_t end, Body body) const {
+    const int64_t last_row = end * kTileLanes < layout.outer ? end * kTileLanes : layout.outer;
+    for (int64_t row = begin * kTileLanes; row < last_row; row += rows_per_run_) {
+      const int64_t rows = last_row - row < rows_per_run_ ? last_row - row : rows_per_run_;
+      body(row * depth_, rows * depth_);
+    }
+  }
+
+  // The window sums at values [c, c + L) of a run, with this run's masks where it holds several rows.
+  vd window(const double* padded, int64_t c) const {
+    return direct_window_sum(padded, c, radius_, rows_per_run_ > 1 ? masks_ + c / L * (2 * radius_ + 1) : nullptr);
+  }
+
+ private:
+  int64_t depth_, radius_, rows_per_run_, size_, padded_size_;
+  std::unique_ptr<double[]> buffer_;
+  vq* masks_ = nullptr;
+};
+
+// x into xs and x^2 into the padded squares, for one run.
+template <class T>
+inline void load_squares(const T* x, int64_t size, int64_t r, double* xs, double* squares) {
+  for (int64_t c = 0; c < size; c += L) {
+    const vd v = load_run(x, c, size);
+    store(xs + c, v);
+    store(squares + r + c, v * v);
+  }
+}
+
+}  // namespace LRN_ISA
+}  // namespace lrn

@@ -1,0 +1,110 @@
+// The window sums, shared by forward and backward: the one place that knows how a window is added up. The tile
+// path uses WindowPlan (three adds per element whatever the radius), the row path direct_window_sum (2r adds).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <new>
+
+#include "kernel/storage.h"
+
+namespace lrn {
+namespace LRN_ISA {
+
+// A tile (kTileLanes lanes) is S strips of L lanes, and one channel of a tile is S native vectors. Every loop over
+// channels runs over the S strips inside, so that the prefix and suffix sums, whose adds depend on the previous
+// channel's, advance S independent chains at once instead of waiting on one.
+constexpr int64_t S = kTileLanes / L;
+struct Lanes {
+  vd s[S];
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// The window sum, shared by forward and backward.
+//
+// van Herk / Gil-Werman: cut the channels into blocks of w = 2r + 1. A window [c - r, c + r] (clipped to the
+// tensor) spans at most two blocks and is the suffix sum (within its block) at its first channel plus the prefix
+// sum (within its block) at its last. Nothing is ever subtracted, so
+//   - the cost is three adds per element, whatever r is;
+//   - a large value that leaves the window cannot wipe out the small ones still in it, as it does in a running
+//     add-the-new, subtract-the-old sum;
+//   - a NaN or Inf reaches exactly the windows that contain it.
+//
+// The plan says, for every channel, which suffix and which prefix make up its window; it depends only on depth and
+// radius, so it is made once per call. Index `depth` names a zero entry: the windows that lie in one block need
+// only one of the two terms.
+// A radius of depth - 1 already covers every channel: wider ones are cut to it.
+inline int64_t effective_radius(int64_t radius, int64_t depth) { return radius < depth ? radius : depth - 1; }
+
+class WindowPlan {
+ public:
+  WindowPlan(int64_t depth, int64_t radius)
+      : depth_(depth),
+        width_(2 * effective_radius(radius, depth) + 1),
+        terms_(new (std::nothrow) int64_t[static_cast<size_t>(2 * depth)]) {
+    if (!terms_) return;
+    const int64_t r = (width_ - 1) / 2;
+    for (int64_t c = 0; c < depth; ++c) {
+      const int64_t first = c > r ? c - r : 0;
+      const int64_t last = c + r < depth ? c + r : depth - 1;
+      const int64_t block_start = first - first % width_;
+      const bool one_block = last < block_start + width_;  // it starts a block, or the tensor's end cuts it short
+      suffix_term(c) = one_block && first == block_start ? depth : first;
+      prefix_term(c) = one_block && first != block_start ? depth : last;
+    }
+  }
+  bool ok() const { return terms_ != nullptr; }
+  int64_t depth() const { return depth_; }
+
+  // Prefix sums within blocks: put(c, v) for c = 0, 1, 2, ... in order.
+  struct Prefix {
+    int64_t width, k = 0;  // k = c % width
+    void put(Lanes* pre, int64_t c, const Lanes& v) {
+      for (int64_t s = 0; s < S; ++s) pre[c].s[s] = k == 0 ? v.s[s] : pre[c - 1].s[s] + v.s[s];
+      k = k + 1 == width ? 0 : k + 1;
+    }
+  };
+  Prefix prefix() const { return Prefix{width_}; }
+
+  // Suffix sums within blocks of value(c), and the zero entries at index depth of both arrays.
+  template <class Value>
+  void suffix(Lanes* pre, Lanes* suf, Value value) const {
+    pre[depth_] = suf[depth_] = Lanes{};
+    for (int64_t c = depth_ - 1, k = (depth_ - 1) % width_; c >= 0; --c) {  // k = c % width
+      const Lanes v = value(c);
+      const bool block_end = c == depth_ - 1 || k == width_ - 1;
+      for (int64_t s = 0; s < S; ++s) suf[c].s[s] = block_end ? v.s[s] : suf[c + 1].s[s] + v.s[s];
+      k = k == 0 ? width_ - 1 : k - 1;
+    }
+  }
+
+  vd sum(const Lanes* pre, const Lanes* suf, int64_t c, int64_t s) const {
+    return suf[suffix_term(c)].s[s] + pre[prefix_term(c)].s[s];
+  }
+
+ private:
+  int64_t& suffix_term(int64_t c) { return terms_[2 * c]; }
+  int64_t& prefix_term(int64_t c) { return terms_[2 * c + 1]; }
+  int64_t suffix_term(int64_t c) const { return terms_[2 * c]; }
+  int64_t prefix_term(int64_t c) const { return terms_[2 * c + 1]; }
+
+  int64_t depth_;
+  int64_t width_;
+  std::unique_ptr<int64_t[]> terms_;
+};
+
+// The row path's window sums (rows.h): the sum at values [c, c + L) of a run, from padded[r + i] = term_i (zero past
+// the run), added left to right, 2r adds per vector. Like WindowPlan's, these sums never subtract. In runs of
+// several rows, masks[k] drops the terms at offset k - r that belong to a neighbouring row: an AND, so that even a
+// NaN there stays out.
+inline vd direct_window_sum(const double* padded, int64_t c, int64_t radius, const vq* masks) {
+  vd sum{};
+  for (int64_t k = 0; k <= 2 * radius; ++k) {
+    const vd term = load<vd>(padded + c + k);
+    sum += masks != nullptr ? (vd)((vq)term & load<vq>(masks + k)) : term;
+  }
+  return sum;
+}
+
+}  // namespace LRN_ISA
+}  // namespace lrn
