@@ -3,6 +3,7 @@
     python -m lrn_op.bench                 # the four reference shapes, float32
     python -m lrn_op.bench --sweep         # more regimes: radii, betas, dtypes, layouts (smaller tensors)
     python -m lrn_op.bench --plot out.png  # also draw the table (needs matplotlib: pip install lrn_op[plot])
+    python -m lrn_op.bench --model         # a small AlexNet-style network end to end: inference, training step
 
 Runs are interleaved (ours, TF, copy, ours, TF, copy, ...) so that drifts in machine load hit every column alike,
 and each figure is the median of --runs timed runs after --warmup untimed ones. "copy" is tf.raw_ops.DeepCopy of
@@ -140,6 +141,62 @@ def measure(cases, runs=7, warmup=2, progress=None, columns=COLUMNS):
     return rows
 
 
+def model_rows(runs=7, warmup=2, batch=32):
+    """Times a small AlexNet-style network (conv, relu, LRN, pool twice, then dense) with TF's LRN and with lrn_op's
+    layer: one inference and one SGD training step each, interleaved. Returns [(what, tf_ms, lrn_op_ms)]."""
+    import keras
+    import tensorflow as tf
+
+    def network(portable):
+        keras.utils.set_random_seed(0)
+        # portable=True calls tf.nn.local_response_normalization: TF's own kernel, in this process.
+        lrn = dict(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, portable=portable)
+        return keras.Sequential([
+            keras.Input((112, 112, 3)),
+            keras.layers.Conv2D(64, 5, strides=2, activation="relu"),
+            lrn_op.LocalResponseNormalization(**lrn),
+            keras.layers.MaxPooling2D(3, strides=2),
+            keras.layers.Conv2D(128, 3, padding="same", activation="relu"),
+            lrn_op.LocalResponseNormalization(**lrn),
+            keras.layers.MaxPooling2D(3, strides=2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ])
+
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.standard_normal((batch, 112, 112, 3)).astype(np.float32))
+    labels = tf.constant(rng.integers(0, 10, batch))
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    steps = {}
+    for name, portable in (("tf", True), ("lrn_op", False)):
+        model, optimizer = network(portable), keras.optimizers.SGD(0.01)
+
+        def train(model=model, optimizer=optimizer):
+            with tf.GradientTape() as tape:
+                value = loss(labels, model(images, training=True))
+            optimizer.apply_gradients(zip(tape.gradient(value, model.trainable_variables), model.trainable_variables))
+            return value
+
+        steps[name] = {"inference": tf.function(lambda model=model: model(images)), "training step": tf.function(train)}
+    rows = []
+    for what in ("inference", "training step"):
+        samples = {"tf": [], "lrn_op": []}
+        for run in range(warmup + runs):
+            for name in samples:
+                start = time.perf_counter()
+                np.asarray(steps[name][what]())
+                if run >= warmup:
+                    samples[name].append((time.perf_counter() - start) * 1e3)
+        rows.append((what, statistics.median(samples["tf"]), statistics.median(samples["lrn_op"])))
+    return rows
+
+
+def format_model_table(rows):
+    lines = [["batch of 32 at 112x112x3", "with tf.nn.lrn ms", "with lrn_op ms", "lrn_op speed-up"]]
+    lines += [[what, f"{theirs:.1f}", f"{ours:.1f}", f"{theirs / ours:.2f}x"] for what, theirs, ours in rows]
+    return _layout(lines)
+
+
 def geomean(values):
     values = list(values)
     return math.exp(sum(math.log(v) for v in values) / len(values))
@@ -233,9 +290,12 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
     parser.add_argument("--sweep", action="store_true", help="time the wider set of regimes instead")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the table as a bar chart")
+    parser.add_argument("--model", action="store_true",
+                        help="time a small AlexNet-style network end to end instead, with TF's LRN and with lrn_op's")
     parser.add_argument("--replaced", action="store_true",
                         help="time only tf.nn.lrn, after lrn_op.replace_builtin() (for the second table), as JSON")
     args = parser.parse_args(argv)
+
     def progress(line):
         print(line, file=sys.stderr, flush=True)
 
@@ -245,6 +305,11 @@ def main(argv=None):
 
     import lrn_op.numpy
 
+    if args.model:
+        print(f"lrn_op {lrn_op.__version__}, TensorFlow {tf.__version__}: conv-relu-LRN-pool twice, then dense; "
+              f"median of {args.runs} runs")
+        print(format_model_table(model_rows(args.runs, args.warmup)))
+        return
     cases = SWEEP if args.sweep else CASES
     if args.replaced:
         lrn_op.replace_builtin()

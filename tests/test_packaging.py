@@ -81,3 +81,12 @@ def test_bench_plot_without_matplotlib_fails_before_measuring():
                         "bench.main(['--plot', 'out.png'])\n")
     assert result.returncode != 0
     assert "--plot needs matplotlib" in result.stderr and "[1/" not in result.stderr
+
+
+def test_bench_model_table_runs():
+    # A smoke test of `python -m lrn_op.bench --model` on a tiny batch: it times nothing that is asserted.
+    from lrn_op import bench
+
+    rows = bench.model_rows(runs=1, warmup=0, batch=2)
+    assert [what for what, _, _ in rows] == ["inference", "training step"]
+    assert "lrn_op speed-up" in bench.format_model_table(rows)
