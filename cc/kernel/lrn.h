@@ -40,6 +40,38 @@ inline vd input_gradient(vd g, vd scale, vd x, vd window_of_terms, double coeffi
   return g * scale + coefficient * x * window_of_terms;
 }
 
+// Runs pass(powers) with the fast powers, and again with the exact ones if any normaliser it met left the fast
+// domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid (even through float) and
+// Newton's method converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along with the pass,
+// and the rare rerun overwrites everything the first run wrote.
+template <BetaKind K, bool Precise>
+struct FastPowers {
+  vl in_domain = vl{} == 0;
+  Powers operator()(vd n, double beta) {
+    in_domain &= (n >= 0x1p-100) & (n <= 0x1p100);  // NaN fails both
+    return fast_powers<K, Precise>(n, beta);
+  }
+  bool all_in_domain() const {
+    bool all = true;
+    for (int64_t l = 0; l < L; ++l) all = all && in_domain[l];
+    return all;
+  }
+};
+
+template <BetaKind K>
+struct ExactPowers {
+  Powers operator()(vd n, double beta) const { return exact_powers<K>(n, beta); }
+};
+
+template <class T, BetaKind K, class Pass>
+inline void with_powers(Pass pass) {
+  FastPowers<K, std::is_same<T, double>::value> fast;
+  pass(fast);
+  if (fast.all_in_domain()) return;
+  ExactPowers<K> exact;
+  pass(exact);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Forward:
 //   N_c = bias + alpha * sum_{|k - c| <= r} x_k^2

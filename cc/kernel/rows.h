@@ -99,9 +99,17 @@ class RowRuns {
     }
   }
 
-  // The window sums at values [c, c + L) of a run, with this run's masks where it holds several rows.
+  // The window sums at values [c, c + L) of a run, from padded[r + i] = term_i (zero past the run), added left to
+  // right. Like WindowPlan's, they never subtract. In runs of several rows the masks drop the terms of neighbouring
+  // rows: an AND, so even a NaN there stays out.
   vd window(const double* padded, int64_t c) const {
-    return direct_window_sum(padded, c, radius_, rows_per_run_ > 1 ? masks_ + c / L * (2 * radius_ + 1) : nullptr);
+    const vq* mask = masks_ + c / L * (2 * radius_ + 1);
+    vd sum{};
+    for (int64_t k = 0; k <= 2 * radius_; ++k) {
+      const vd term = load<vd>(padded + c + k);
+      sum += rows_per_run_ > 1 ? (vd)((vq)term & load<vq>(mask + k)) : term;
+    }
+    return sum;
   }
 
  private:
