@@ -47,10 +47,10 @@ inline void store_run(T* run_typed, int64_t c, int64_t size, vd value) {
   using Store = Storage<T>;
   using V = typename Store::vec;
   auto* run = reinterpret_cast<typename Store::raw*>(run_typed);
-  const V v = Store::narrow(value);
   if (c + L <= size) {
-    store(run + c, v);
+    store(run + c, Store::narrow(value));  // no named copy here: one would be spilled to the stack for the memcpy
   } else {
+    const V v = Store::narrow(value);
     std::memcpy(run + c, &v, sizeof(typename Store::raw) * static_cast<size_t>(size - c));
   }
 }

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 #include "lrn_api.h"
 
 #ifndef LRN_ISA
@@ -108,7 +112,12 @@ struct Storage<float> {
   using raw = float;
   using vec = vf;
   using mask = vi;
+#if defined(__AVX512F__)
+  // One vcvtps2pd: GCC's generic conversion of these widths takes two halves and an insert.
+  static vd widen(vf v) { return (vd)_mm512_cvtps_pd((__m256)v); }
+#else
   static vd widen(vf v) { return __builtin_convertvector(v, vd); }
+#endif
   static vf narrow(vd v) { return __builtin_convertvector(v, vf); }
 };
 template <>
@@ -125,7 +134,7 @@ struct HalfStorage {
   using raw = uint16_t;
   using vec = vh;
   using mask = vs;
-  static vd widen(vh v) { return __builtin_convertvector(ToFloat(v), vd); }
+  static vd widen(vh v) { return Storage<float>::widen(ToFloat(v)); }
   static vh narrow(vd v) { return FromFloat(__builtin_convertvector(v, vf)); }
 };
 template <>
