@@ -22,7 +22,8 @@ def rng(request):
 
 
 def f32(value):
-    """The value as the op sees it: bias, alpha and beta are float32 attributes."""
+    """The value as a float32 attribute holds it: what TF's own LRN computes with (lrn_op's ops use the value
+    itself, through exact_bias_alpha_beta)."""
     return float(np.float32(value))
 
 

@@ -5,9 +5,6 @@ process keeps TF's kernels, which the other test files compare lrn_op against. A
 spreads it over every channel of its pixel, lrn_op's keeps it inside the windows that hold it.
 """
 import json
-import subprocess
-import sys
-import tempfile
 
 import ml_dtypes
 import numpy as np

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 import lrn_op
 import reference
-from conftest import f32, tf_lrn_test_case
+from conftest import tf_lrn_test_case
 from test_ops import CASES
 
 
@@ -23,7 +23,7 @@ def relative_error(actual, expected):
 
 def check_gradient(x, dy, depth_radius, bias, alpha, beta):
     grad = tape_gradient(lambda t: lrn_op.lrn(t, depth_radius, bias, alpha, beta), x, dy)
-    expected = reference.lrn_grad(dy, x, depth_radius, f32(bias), f32(alpha), f32(beta))
+    expected = reference.lrn_grad(dy, x, depth_radius, bias, alpha, beta)
     assert relative_error(grad, expected) <= 1e-5
     builtin = tape_gradient(lambda t: tf.nn.lrn(t, depth_radius, bias, alpha, beta), x, dy)
     assert relative_error(grad, builtin) <= 1e-5
@@ -80,5 +80,5 @@ def test_gradient_inside_tf_function(rng):
             y = lrn_op.lrn(t, 2, 2.0, 0.1, 0.75)
         return tape.gradient(y, t)
 
-    expected = reference.lrn_grad(np.ones_like(x), x, 2, 2.0, f32(0.1), 0.75)
+    expected = reference.lrn_grad(np.ones_like(x), x, 2, 2.0, 0.1, 0.75)
     assert relative_error(grad(tf.constant(x)).numpy(), expected) <= 1e-5

@@ -4,11 +4,10 @@ import json
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import lrn_op
 import reference
-from conftest import f32, run_python
+from conftest import run_python
 
 
 def small_model(data_format="channels_last", **layer_args):
@@ -32,7 +31,7 @@ def training_data(rng, data_format="channels_last", count=64):
 def test_layer_computes_the_op(rng):
     layer = lrn_op.LocalResponseNormalization(depth_radius=3, bias=2.0, alpha=0.1, beta=0.6)
     x = rng.standard_normal([2, 4, 4, 11]).astype(np.float32)
-    np.testing.assert_allclose(layer(x).numpy(), reference.lrn(x, 3, 2.0, f32(0.1), f32(0.6)), rtol=3e-7)
+    np.testing.assert_allclose(layer(x).numpy(), reference.lrn(x, 3, 2.0, 0.1, 0.6), rtol=3e-7)
     first = lrn_op.LocalResponseNormalization(2, data_format="channels_first")
     np.testing.assert_allclose(first(x.transpose(0, 3, 1, 2)).numpy().transpose(0, 2, 3, 1),
                                reference.lrn(x, 2, 1.0, 1.0, 0.5), rtol=3e-7)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import lrn_op
 import reference
-from conftest import f32, tf_lrn_test_case
+from conftest import tf_lrn_test_case
 
 # (shape, depth_radius, bias, alpha, beta)
 CASES = [
@@ -27,7 +27,7 @@ CASES = [
 
 def check_forward(x, depth_radius, bias, alpha, beta):
     y = lrn_op.local_response_normalization(x, depth_radius, bias, alpha, beta).numpy()
-    expected = reference.lrn(x, depth_radius, f32(bias), f32(alpha), f32(beta))
+    expected = reference.lrn(x, depth_radius, bias, alpha, beta)
     assert y.shape == x.shape and y.dtype == x.dtype
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-5)
     builtin = tf.nn.local_response_normalization(x, depth_radius, bias, alpha, beta).numpy()
