@@ -72,14 +72,15 @@ std::string parse_exact_params(const std::string& text, float bias, float alpha,
   const char* names[3] = {"bias", "alpha", "beta"};
   const float rounded[3] = {bias, alpha, beta};
   double* exact[3] = {&params->bias, &params->alpha, &params->beta};
+  const std::string malformed = "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
   const char* at = text.data();
   const char* end = text.data() + text.size();
   for (int i = 0; i < 3; ++i) {
-    if (i > 0 && (at == end || *at++ != ' ')) return "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
+    if (i > 0 && (at == end || *at++ != ' ')) return malformed;
     double value = 0.0;
     // from_chars, unlike strtod, ignores the C locale: "0.1" reads the same under a decimal comma.
     const auto [next, error] = std::from_chars(at, end, value);
-    if (error != std::errc()) return "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
+    if (error != std::errc()) return malformed;
     if (static_cast<float>(value) != rounded[i] && !(std::isnan(value) && std::isnan(rounded[i]))) {
       return std::string("exact_bias_alpha_beta gives ") + names[i] + " = " + std::string(at, next) +
              ", which does not round to the attribute " + names[i] + " = " + std::to_string(rounded[i]);
@@ -87,7 +88,7 @@ std::string parse_exact_params(const std::string& text, float bias, float alpha,
     *exact[i] = value;
     at = next;
   }
-  if (at != end) return "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
+  if (at != end) return malformed;
   return "";
 }
 

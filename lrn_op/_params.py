@@ -70,10 +70,12 @@ def refuse_complex(name, value):
     """TypeError for complex input (arrays, Python complex numbers, nested lists of them), which numpy and
     tf.convert_to_tensor would otherwise cast to real with at most a warning, dropping the imaginary part."""
     dtype = getattr(value, "dtype", None)
-    if dtype is not None and not isinstance(dtype, np.dtype):  # a tensor: its dtype says it all
+    if dtype is None:  # Python numbers and (nested) lists
+        is_complex = _holds_complex(value)
+    elif isinstance(dtype, np.dtype):  # numpy arrays and scalars
+        is_complex = dtype.kind == "c"
+    else:  # tensors
         is_complex = getattr(dtype, "is_complex", False)
-    else:
-        is_complex = np.iscomplexobj(value) if dtype is not None else _holds_complex(value)
     if is_complex:
         raise TypeError(f"{name} must be real (float16, bfloat16, float32 or float64), got complex values")
 

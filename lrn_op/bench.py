@@ -129,16 +129,21 @@ def measure(cases, runs=7, warmup=2, progress=None, columns=COLUMNS):
         if progress:
             progress(f"[{index}/{len(cases)}] {case.name} {list(case.shape)} {case.dtype} {case.data_format}")
         variants = _variants(case)
-        samples = {key: [] for key in columns}
-        for run in range(warmup + runs):
-            for key in columns:
-                start = time.perf_counter()
-                variants[key]()
-                elapsed = time.perf_counter() - start
-                if run >= warmup:
-                    samples[key].append(elapsed * 1e3)
-        rows.append(Row(case, {key: statistics.median(values) for key, values in samples.items()}))
+        rows.append(Row(case, _interleaved_medians({key: variants[key] for key in columns}, runs, warmup)))
     return rows
+
+
+def _interleaved_medians(calls, runs, warmup):
+    """Runs the zero-argument callables in turn, warmup + runs rounds, and returns the median milliseconds of each
+    over the timed rounds. Interleaving lets drifts in machine load hit every callable alike."""
+    samples = {key: [] for key in calls}
+    for run in range(warmup + runs):
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            if run >= warmup:
+                samples[key].append((time.perf_counter() - start) * 1e3)
+    return {key: statistics.median(values) for key, values in samples.items()}
 
 
 def model_rows(runs=7, warmup=2, batch=32):
@@ -180,14 +185,10 @@ def model_rows(runs=7, warmup=2, batch=32):
         steps[name] = {"inference": tf.function(lambda model=model: model(images)), "training step": tf.function(train)}
     rows = []
     for what in ("inference", "training step"):
-        samples = {"tf": [], "lrn_op": []}
-        for run in range(warmup + runs):
-            for name in samples:
-                start = time.perf_counter()
-                np.asarray(steps[name][what]())
-                if run >= warmup:
-                    samples[name].append((time.perf_counter() - start) * 1e3)
-        rows.append((what, statistics.median(samples["tf"]), statistics.median(samples["lrn_op"])))
+        # .numpy() waits for the result, so that each sample times the whole step.
+        ms = _interleaved_medians({name: lambda name=name: steps[name][what]().numpy() for name in steps}, runs,
+                                  warmup)
+        rows.append((what, ms["tf"], ms["lrn_op"]))
     return rows
 
 
@@ -226,7 +227,7 @@ def format_table(rows, full=True):
     return _layout(lines)
 
 
-def measure_replaced(sweep, runs, warmup, progress=None):
+def measure_replaced(sweep, runs, warmup):
     """Times TF's own op after replace_builtin() in a fresh process; returns {case name: {column: ms}}."""
     command = [sys.executable, "-m", "lrn_op.bench", "--replaced", "--runs", str(runs), "--warmup", str(warmup)]
     result = subprocess.run(command + (["--sweep"] if sweep else []), capture_output=True, text=True)

@@ -57,4 +57,3 @@ def builtin_replaced():
         if not {dtype.as_datatype_enum for dtype in _REPLACED_DTYPES} <= replaced:
             return False
     return True
-
