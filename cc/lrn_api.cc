@@ -1,7 +1,10 @@
 // Runtime SIMD dispatch and the checks shared by every front end.
 #include "lrn_api.h"
 
-#include <charconv>
+#include <locale.h>
+
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +44,28 @@ const Path& active() {
   return path;
 }
 
+// Reads one decimal at `at` as std::from_chars would, and moves `at` past it; false if there is none or it is out of
+// range. strtod_l in the "C" locale does the reading, since from_chars for double needs GLIBCXX_3.4.29 and the
+// wheel must load where libstdc++ is older (manylinux_2_27). What strtod takes and from_chars does not is refused
+// here: leading white space, '+', hexadecimal, and a result that overflows or underflows to zero (ERANGE alone also
+// flags subnormal results, which from_chars accepts). tests/cc/kernel_test.cc holds the two equal on thousands of
+// strings. `at` must point into a NUL-terminated string.
+bool read_decimal(const char*& at, double* value) {
+  static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
+  const char* digits = at + (*at == '-');
+  if (*at == '\0' || std::isspace(static_cast<unsigned char>(*at)) || *at == '+' ||
+      (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))) {
+    return false;
+  }
+  char* next = nullptr;
+  errno = 0;
+  const double parsed = strtod_l(at, &next, c_locale);
+  if (next == at || (errno == ERANGE && (parsed == 0.0 || std::isinf(parsed)))) return false;
+  *value = parsed;
+  at = next;
+  return true;
+}
+
 }  // namespace
 
 const char* simd_path() { return active().name; }
@@ -73,20 +98,18 @@ std::string parse_exact_params(const std::string& text, float bias, float alpha,
   const float rounded[3] = {bias, alpha, beta};
   double* exact[3] = {&params->bias, &params->alpha, &params->beta};
   const std::string malformed = "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
-  const char* at = text.data();
-  const char* end = text.data() + text.size();
+  const char* at = text.c_str();
+  const char* end = text.c_str() + text.size();
   for (int i = 0; i < 3; ++i) {
     if (i > 0 && (at == end || *at++ != ' ')) return malformed;
+    const char* number = at;
     double value = 0.0;
-    // from_chars, unlike strtod, ignores the C locale: "0.1" reads the same under a decimal comma.
-    const auto [next, error] = std::from_chars(at, end, value);
-    if (error != std::errc()) return malformed;
+    if (!read_decimal(at, &value)) return malformed;
     if (static_cast<float>(value) != rounded[i] && !(std::isnan(value) && std::isnan(rounded[i]))) {
-      return std::string("exact_bias_alpha_beta gives ") + names[i] + " = " + std::string(at, next) +
+      return std::string("exact_bias_alpha_beta gives ") + names[i] + " = " + std::string(number, at) +
              ", which does not round to the attribute " + names[i] + " = " + std::to_string(rounded[i]);
     }
     *exact[i] = value;
-    at = next;
   }
   if (at != end) return malformed;
   return "";

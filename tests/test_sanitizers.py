@@ -2,7 +2,10 @@
 import subprocess
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.compiles
 def test_kernels_are_sanitizer_clean(tmp_path):
     script = Path(__file__).with_name("sanitize.sh")
     result = subprocess.run(["bash", str(script), str(tmp_path / "build")], capture_output=True, text=True,

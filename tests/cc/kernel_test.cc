@@ -3,12 +3,14 @@
 // split of the tiles. tests/sanitize.sh builds it with AddressSanitizer and UndefinedBehaviorSanitizer and runs it
 // on every SIMD path. Prints one line per dtype and exits non-zero on the first failure.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "lrn_api.h"
@@ -165,9 +167,50 @@ void run(const char* type, double tolerance) {
   std::printf("%-8s worst error %.2e (tolerance %.1e) on %s\n", type, worst, tolerance, lrn::simd_path());
 }
 
+// lrn::parse_exact_params reads its decimals with strtod_l (lrn_api.cc) where it once used std::from_chars. Each
+// string below is parsed as "s s s" both ways: both must refuse it, or both accept it with the same bits (any NaN
+// for a NaN: its payload is never used, and check_params refuses it).
+void decimals_read_as_from_chars_reads_them() {
+  std::mt19937_64 random(7);
+  std::vector<std::string> numbers = {"0", "-0", "0e500", "1e-400", "1e400", "5e-324", "2e-324", "1e-310",
+                                      "inf", "-inf", "infinity", "nan", "-nan", "nan(12)", "NaN", "INF", ".5",
+                                      "-.5", "1.", "1e", "1e+", "00012", "1.7976931348623157e+308",
+                                      "1.7976931348623159e+308", "2.2250738585072014e-308", "", "-", "e5", "."};
+  const char* formats[] = {"%.17g", "%g", "%.3e", "%.0f", "%a", "%.25g"};
+  const char* prefixes[] = {"", "", "", "-", " ", "+", "0x", "\t", "--", "-+"};
+  const char* suffixes[] = {"", "", "", "x", ",5", "e", "e+", "e-9999", "e9999", "f", "."};
+  for (int i = 0; i < 6000; ++i) {
+    const uint64_t bits = random();
+    double value;
+    std::memcpy(&value, &bits, 8);
+    if (i % 3 == 0) value = std::ldexp(static_cast<double>(bits >> 11), static_cast<int>(random() % 2200) - 1130);
+    char text[128];
+    std::snprintf(text, sizeof text, formats[random() % 6], value);
+    numbers.push_back(prefixes[random() % 10] + std::string(text) + suffixes[random() % 11]);
+  }
+  for (const std::string& number : numbers) {
+    double expected = 0.0;
+    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), expected);
+    const bool valid = error == std::errc() && end == number.data() + number.size();
+    const float rounded = static_cast<float>(expected);
+    lrn::Params params{2, 0.0, 0.0, 0.0};
+    const std::string problem =
+        lrn::parse_exact_params(number + " " + number + " " + number, rounded, rounded, rounded, &params);
+    const bool same_bits =
+        std::memcmp(&params.beta, &expected, 8) == 0 || (std::isnan(params.beta) && std::isnan(expected));
+    if (problem.empty() != valid || (valid && !same_bits)) {
+      ++failures;
+      std::printf("FAIL decimal '%s': from_chars %s, parse_exact_params '%s'\n", number.c_str(),
+                  valid ? "accepts" : "refuses", problem.c_str());
+    }
+  }
+  std::printf("decimals: %zu strings read as std::from_chars reads them\n", numbers.size());
+}
+
 }  // namespace
 
 int main() {
+  decimals_read_as_from_chars_reads_them();
   run<float>("float32", 3e-7);
   run<double>("float64", 1e-13);
   run<lrn::f16>("float16", 1.5e-3);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Before a release: the x86-64 manylinux wheel on Debian 11 "bullseye" (glibc 2.31, the libstdc++ of gcc 10), a
+# userland older than the one the wheel is built on. The script debootstraps bullseye into a chroot, builds
+# CPython 3.11 there from Debian's source package (bullseye's own Python is 3.9), installs the wheel with TensorFlow
+# and the test extra into a venv, and runs the demo and the test suite against it. The tests that compile lrn_op
+# (marker `compiles`) are left out: they test the build machine, and a wheel user compiles nothing.
+# usage, as root, from the project root:  .ci/release-bullseye.sh dist/lrn_op-*manylinux_2_27_x86_64.whl [chroot]
+# The chroot (default /var/tmp/lrn_op-bullseye) is kept, so that a second run skips debootstrap and the CPython build.
+set -euo pipefail
+wheel=$(realpath "$1")
+root=${2:-/var/tmp/lrn_op-bullseye}
+project=$(cd "$(dirname "$0")/.." && pwd)
+start=$(date +%s)
+
+command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
+if [ ! -x "$root/usr/bin/apt-get" ]; then
+  debootstrap --variant=minbase bullseye "$root" http://deb.debian.org/debian
+fi
+
+mounts=()
+cleanup() { for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" || true; done; }
+trap cleanup EXIT
+bind() { mkdir -p "$root$1"; mount --bind "$1" "$root$1"; mounts+=("$root$1"); }
+bind /proc
+bind /dev
+bind /sys
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's pip configuration (its index and any local mirror it names) applies in the chroot too.
+for config in /etc/pip.conf /etc/xdg/pip; do
+  [ -e "$config" ] && mkdir -p "$root$(dirname "$config")" && cp -r "$config" "$root$(dirname "$config")/"
+done
+[ -d /opt ] && bind /opt
+in_chroot() { chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  HOME=/root LANG=C.UTF-8 "$@"; }
+
+if [ ! -x "$root/opt/python3.11/bin/python3.11" ]; then
+  echo "deb-src http://deb.debian.org/debian bookworm main" > "$root/etc/apt/sources.list.d/bookworm-src.list"
+  in_chroot apt-get update -q
+  in_chroot apt-get install -y -q --no-install-recommends build-essential dpkg-dev ca-certificates libssl-dev \
+    zlib1g-dev libffi-dev libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev uuid-dev libgdbm-dev
+  in_chroot sh -c 'mkdir -p /src/python && cd /src/python && apt-get source --download-only -q python3.11 &&
+    tar xf python3.11_*.orig.tar.xz && cd Python-3.11* && ./configure -q --prefix=/opt/python3.11 &&
+    make -s -j"$(nproc)" && make -s altinstall'
+fi
+in_chroot ldd --version | head -n 1
+
+rm -rf "$root/work" && mkdir -p "$root/work"
+cp "$wheel" "$root/work/"
+git -C "$project" archive HEAD tests | tar -x -C "$root/work"
+in_chroot /opt/python3.11/bin/python3.11 -m venv /work/venv
+in_chroot /work/venv/bin/pip install -q "/work/$(basename "$wheel")[test]"
+in_chroot sh -c 'cd /tmp && /work/venv/bin/python -m lrn_op'
+in_chroot sh -c 'cd /work && /work/venv/bin/python -m pytest -q -m "not compiles" tests' | tee "$root/work/pytest.log"
+echo "bullseye: $(tail -n 1 "$root/work/pytest.log" | tr -d '=') in $(( $(date +%s) - start )) s"

@@ -1,0 +1,67 @@
+"""The installed libraries, read as ELF files: the symbol versions they need stay within manylinux_2_27 (the tag of
+TensorFlow's own wheels, which lrn_op's wheel carries), each op library records libtensorflow_framework.so.2 as
+needed, and none holds a path of the machine or environment that built it."""
+import sys
+import sysconfig
+from pathlib import Path
+
+import pybind11
+import pytest
+import tensorflow as tf
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
+
+import lrn_op
+
+PACKAGE = Path(lrn_op.__file__).parent
+LIBRARIES = sorted(PACKAGE.glob("_lrn*.so"))
+ROOT = Path(__file__).resolve().parents[1]
+# The newest symbol version of each runtime library that manylinux_2_27 allows (PEP 600: what glibc 2.27 and the
+# libstdc++ of gcc 7 export; auditwheel's policy lists the same).
+MANYLINUX_2_27 = {"GLIBC": (2, 27), "GLIBCXX": (3, 4, 24), "CXXABI": (1, 3, 11), "GCC": (7, 0, 0)}
+
+
+def needed_versions(library):
+    """{"GLIBC_2.2.5", "GLIBCXX_3.4.21", ...}: the versions the library asks of the libraries it links."""
+    with open(library, "rb") as f:
+        elf = ELFFile(f)
+        section = next(s for s in elf.iter_sections() if isinstance(s, GNUVerNeedSection))
+        return {aux.name for _, auxiliaries in section.iter_versions() for aux in auxiliaries}
+
+
+def needed_libraries(library):
+    with open(library, "rb") as f:
+        dynamic = ELFFile(f).get_section_by_name(".dynamic")
+        return {tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"}
+
+
+def test_every_library_is_checked():
+    assert {p.name.split(".")[0] for p in LIBRARIES} == {"_lrn_ops", "_lrn_builtin_kernels", "_lrn_numpy"}
+
+
+@pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
+def test_symbol_versions_stay_within_manylinux_2_27(library):
+    too_new = []
+    for version in needed_versions(library):
+        family, _, number = version.partition("_")
+        if family in MANYLINUX_2_27 and number[0].isdigit():
+            if tuple(int(part) for part in number.split(".")) > MANYLINUX_2_27[family]:
+                too_new.append(version)
+    assert not too_new, f"{library.name} needs {sorted(too_new)}, newer than manylinux_2_27 allows"
+    assert any(v.startswith("GLIBC_") for v in needed_versions(library))  # the reader sees versions at all
+
+
+@pytest.mark.parametrize("name", ["_lrn_ops.so", "_lrn_builtin_kernels.so"])
+def test_op_libraries_record_tensorflow_framework_as_needed(name):
+    assert "libtensorflow_framework.so.2" in needed_libraries(PACKAGE / name)
+
+
+@pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
+def test_libraries_hold_no_build_paths(library):
+    data = library.read_bytes()
+    # Where the build could have left a path: the source tree, an isolated build environment, the include
+    # directories of TensorFlow, pybind11 and Python, this environment's prefix.
+    places = ["pip-build-env", "pip-req-build", "pip-wheel-", "site-packages", str(ROOT), sys.prefix,
+              sys.base_prefix, tf.sysconfig.get_include(), pybind11.get_include(), sysconfig.get_paths()["include"]]
+    found = [place for place in places if place.encode() in data]
+    assert not found, f"{library.name} holds {found}"
