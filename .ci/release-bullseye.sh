@@ -33,21 +33,21 @@ done
 in_chroot() { chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   HOME=/root LANG=C.UTF-8 "$@"; }
 
-if [ ! -x "$root/opt/python3.11/bin/python3.11" ]; then
+if [ ! -x "$root/usr/local/python3.11/bin/python3.11" ]; then
   echo "deb-src http://deb.debian.org/debian bookworm main" > "$root/etc/apt/sources.list.d/bookworm-src.list"
   in_chroot apt-get update -q
   in_chroot apt-get install -y -q --no-install-recommends build-essential dpkg-dev ca-certificates libssl-dev \
     zlib1g-dev libffi-dev libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev uuid-dev libgdbm-dev
   in_chroot sh -c 'mkdir -p /src/python && cd /src/python && apt-get source --download-only -q python3.11 &&
-    tar xf python3.11_*.orig.tar.xz && cd Python-3.11* && ./configure -q --prefix=/opt/python3.11 &&
+    tar xf python3.11_*.orig.tar.* && cd Python-3.11* && ./configure -q --prefix=/usr/local/python3.11 &&
     make -s -j"$(nproc)" && make -s altinstall'
 fi
-in_chroot ldd --version | head -n 1
+in_chroot ldd --version | sed -n 1p
 
 rm -rf "$root/work" && mkdir -p "$root/work"
 cp "$wheel" "$root/work/"
 git -C "$project" archive HEAD tests | tar -x -C "$root/work"
-in_chroot /opt/python3.11/bin/python3.11 -m venv /work/venv
+in_chroot /usr/local/python3.11/bin/python3.11 -m venv /work/venv
 in_chroot /work/venv/bin/pip install -q "/work/$(basename "$wheel")[test]"
 in_chroot sh -c 'cd /tmp && /work/venv/bin/python -m lrn_op'
 in_chroot sh -c 'cd /work && /work/venv/bin/python -m pytest -q -m "not compiles" tests' | tee "$root/work/pytest.log"

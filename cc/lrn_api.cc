@@ -48,8 +48,9 @@ const Path& active() {
 // range. strtod_l in the "C" locale does the reading, since from_chars for double needs GLIBCXX_3.4.29 and the
 // wheel must load where libstdc++ is older (manylinux_2_27). What strtod takes and from_chars does not is refused
 // here: leading white space, '+', hexadecimal, and a result that overflows or underflows to zero (ERANGE alone also
-// flags subnormal results, which from_chars accepts). tests/cc/kernel_test.cc holds the two equal on thousands of
-// strings. `at` must point into a NUL-terminated string.
+// flags subnormal results, which from_chars accepts). Zero is told from a subnormal by its bits: TF's threads run with
+// denormals-are-zero, under which a subnormal compares equal to 0.0. tests/cc/kernel_test.cc holds the two equal on
+// thousands of strings. `at` must point into a NUL-terminated string.
 bool read_decimal(const char*& at, double* value) {
   static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
   const char* digits = at + (*at == '-');
@@ -60,7 +61,10 @@ bool read_decimal(const char*& at, double* value) {
   char* next = nullptr;
   errno = 0;
   const double parsed = strtod_l(at, &next, c_locale);
-  if (next == at || (errno == ERANGE && (parsed == 0.0 || std::isinf(parsed)))) return false;
+  uint64_t bits;
+  std::memcpy(&bits, &parsed, sizeof bits);
+  const bool zero = (bits << 1) == 0;
+  if (next == at || (errno == ERANGE && (zero || std::isinf(parsed)))) return false;
   *value = parsed;
   at = next;
   return true;

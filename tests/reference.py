@@ -1,4 +1,5 @@
-"""An independent float64 LRN: direct window sums over explicit slices, in numpy, NHWC."""
+"""An independent float64 LRN: direct window sums over explicit slices, in numpy, NHWC; and the same formula in
+stock TF ops, whose autodiff gives independent derivatives of any order."""
 import numpy as np
 
 
@@ -29,3 +30,14 @@ def lrn_grad(dy, x, radius, bias, alpha, beta, y=None):
     n = normalizer(x, radius, bias, alpha)
     y = x * n ** -beta if y is None else np.asarray(y, np.float64)
     return dy * n ** -beta - 2 * alpha * beta * x * window_sum(dy * y / n, radius)
+
+
+def lrn_in_tf_ops(x, radius, bias, alpha, beta):
+    """Stock TF ops over explicit shifted slices (NHWC): TF's autodiff of it gives an independent second
+    derivative."""
+    import tensorflow as tf
+
+    depth = x.shape[-1]
+    padded = tf.pad(tf.square(x), [[0, 0], [0, 0], [0, 0], [radius, radius]])
+    window = tf.add_n([padded[..., k:k + depth] for k in range(2 * radius + 1)])
+    return x * tf.pow(bias + alpha * window, -beta)

@@ -10,14 +10,13 @@ import ml_dtypes
 import numpy as np
 import pytest
 
+import bounds
 import reference
-from conftest import run_python
+from conftest import f32, run_python
 
 SHAPE = (2, 3, 4, 16)
 PARAMS = dict(depth_radius=2, bias=2.0, alpha=0.3, beta=0.75)
 NAN_AT = (1, 2, 3, 5)  # a pixel and the channel of its NaN
-# Max relative error against the float64 reference (the parameters are float32 attributes in TF's op).
-BOUND = {"float16": 1.5e-3, "bfloat16": 1.2e-2, "float32": 3e-7}
 
 
 def data(dtype):
@@ -27,10 +26,6 @@ def data(dtype):
     dy = rng.standard_normal(SHAPE)
     cast = ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype
     return x.astype(cast).astype(np.float64), dy.astype(cast).astype(np.float64)
-
-
-def f32(value):
-    return float(np.float32(value))
 
 
 def expected(dtype):
@@ -115,9 +110,12 @@ def test_every_entry_point_matches_the_float64_reference_in_every_dtype(entry_po
         # NaN exactly where the reference has it: inside the windows of the poisoned channel only.
         np.testing.assert_array_equal(np.isnan(value), np.isnan(want), err_msg=key)
         finite = ~np.isnan(want)
-        scale = np.abs(want[finite]) if kind == "forward" else np.abs(want[finite]).max()
-        error = np.max(np.abs(value[finite] - want[finite]) / np.maximum(scale, 1e-30))
-        assert error <= BOUND[dtype] * (1 if kind == "forward" else 2), (key, error)
+        storage = ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype
+        if kind == "forward":
+            error, bound = bounds.forward_error(value[finite], want[finite], storage), bounds.FORWARD[dtype]
+        else:
+            error, bound = bounds.gradient_error(value[finite], want[finite]), bounds.GRADIENT[dtype]
+        assert error <= bound, (key, error)
 
 
 def test_nan_stays_inside_its_windows(entry_points):
@@ -188,11 +186,13 @@ except tf.errors.InvalidArgumentError as error:
     assert "InvalidArgumentError:" in result.stdout and "must be 4-dimensional" in result.stdout
 
 
-def test_second_derivative_of_tf_lrn_agrees_with_lrn_op():
+def test_second_derivative_of_tf_lrn_matches_autodiff_of_an_independent_float64_lrn():
     result = run_python("""
-import json
+import json, sys
 import numpy as np, tensorflow as tf
 import lrn_op
+sys.path.insert(0, sys.argv[1])
+import reference
 x = tf.constant(np.random.default_rng(5).standard_normal([2, 3, 3, 9]))
 def hessian_vector_product(lrn, dtype):
     t = tf.cast(x, dtype)
@@ -209,20 +209,20 @@ try:
 except LookupError as error:
     before = type(error).__name__
 lrn_op.replace_builtin()
-ours = hessian_vector_product(lrn_op.lrn, tf.float32).numpy()
-exact = hessian_vector_product(lrn_op.lrn, tf.float64).numpy()
-theirs = hessian_vector_product(tf.nn.lrn, tf.float32).numpy()
+# TF's op computes with its float32 attributes: the reference takes the same values.
+f32 = lambda v: float(np.float32(v))
+independent = lambda t, r, b, a, beta: reference.lrn_in_tf_ops(t, r, f32(b), f32(a), f32(beta))
+exact = hessian_vector_product(independent, tf.float64).numpy()
+eager = hessian_vector_product(tf.nn.lrn, tf.float32).numpy()
 in_function = tf.function(lambda: hessian_vector_product(tf.nn.lrn, tf.float32))().numpy()
-scale = np.abs(exact).max()
-print(json.dumps({"before": before, "vs_lrn_op": float(np.abs(theirs - ours).max() / scale),
-                  "function": float(np.abs(in_function - ours).max() / scale),
-                  "vs_float64": float(np.abs(theirs - exact).max() / scale)}))
-""")
+print(json.dumps({"before": before, "eager": eager.tolist(), "function": in_function.tolist(),
+                  "exact": exact.tolist()}))
+""", reference.__file__.rsplit("/", 1)[0])
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["before"] == "LookupError"  # TF registers no gradient for LRNGrad
-    assert report["vs_lrn_op"] <= 1e-6 and report["function"] <= 1e-6
-    assert report["vs_float64"] <= 1e-6
+    for mode in ("eager", "function"):
+        assert bounds.gradient_error(report[mode], report["exact"]) <= bounds.SECOND_ORDER["float32"], mode
 
 
 EXPORT = """
@@ -279,9 +279,8 @@ def test_saved_model_exported_without_lrn_op_runs_its_kernels_after_replace_buil
     assert np.isnan(outputs["tf"]["y"][NAN_AT[:3]]).all()
     np.testing.assert_array_equal(np.isnan(y), local_nan_mask(radius))
     np.testing.assert_array_equal(np.isnan(dx), local_nan_mask(2 * radius))
-    finite = ~np.isnan(want_dx)
-    np.testing.assert_allclose(y[finite], want_y[finite], rtol=3e-7)
-    assert np.abs(dx[finite] - want_dx[finite]).max() <= 6e-7 * np.abs(want_dx[finite]).max()
+    bounds.assert_forward(y[~np.isnan(want_y)], want_y[~np.isnan(want_y)], np.float32)
+    bounds.assert_gradient(dx[~np.isnan(want_dx)], want_dx[~np.isnan(want_dx)], np.float32)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import bounds
 import lrn_op
 import reference
 from conftest import tf_lrn_test_case
@@ -17,16 +18,13 @@ def tape_gradient(fn, x, dy):
     return tape.gradient(y, x, output_gradients=tf.constant(dy)).numpy()
 
 
-def relative_error(actual, expected):
-    return np.max(np.abs(actual - expected)) / max(np.max(np.abs(expected)), 1e-30)
-
-
 def check_gradient(x, dy, depth_radius, bias, alpha, beta):
     grad = tape_gradient(lambda t: lrn_op.lrn(t, depth_radius, bias, alpha, beta), x, dy)
-    expected = reference.lrn_grad(dy, x, depth_radius, bias, alpha, beta)
-    assert relative_error(grad, expected) <= 1e-5
+    # The gradient op is handed the float32 y of the forward op, as LRNGrad is.
+    y = lrn_op.lrn(x, depth_radius, bias, alpha, beta).numpy()
+    bounds.assert_gradient(grad, reference.lrn_grad(dy, x, depth_radius, bias, alpha, beta, y=y))
     builtin = tape_gradient(lambda t: tf.nn.lrn(t, depth_radius, bias, alpha, beta), x, dy)
-    assert relative_error(grad, builtin) <= 1e-5
+    assert bounds.gradient_error(builtin, grad) <= bounds.TF_FLOAT32
 
 
 @pytest.mark.parametrize("shape,depth_radius,bias,alpha,beta", CASES)
@@ -51,7 +49,8 @@ def test_grad_op_matches_raw_lrn_grad(rng):
     ours = lrn_op.local_response_normalization_grad(dy, x, y, 3, 1.5, 0.4, 0.75).numpy()
     theirs = tf.raw_ops.LRNGrad(input_grads=dy, input_image=x, output_image=y, depth_radius=3, bias=1.5,
                                 alpha=0.4, beta=0.75).numpy()
-    assert relative_error(ours, theirs) <= 1e-5
+    bounds.assert_gradient(ours, reference.lrn_grad(dy, x, 3, 1.5, 0.4, 0.75, y=y.numpy()))
+    assert bounds.gradient_error(theirs, ours) <= bounds.TF_FLOAT32
 
 
 @pytest.mark.parametrize("depth_radius,beta", [(1, 0.5), (2, 0.75), (3, 1.0), (2, 1.3)])
@@ -80,5 +79,5 @@ def test_gradient_inside_tf_function(rng):
             y = lrn_op.lrn(t, 2, 2.0, 0.1, 0.75)
         return tape.gradient(y, t)
 
-    expected = reference.lrn_grad(np.ones_like(x), x, 2, 2.0, 0.1, 0.75)
-    assert relative_error(grad(tf.constant(x)).numpy(), expected) <= 1e-5
+    y = lrn_op.lrn(x, 2, 2.0, 0.1, 0.75).numpy()
+    bounds.assert_gradient(grad(tf.constant(x)).numpy(), reference.lrn_grad(np.ones_like(x), x, 2, 2.0, 0.1, 0.75, y=y))

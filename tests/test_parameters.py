@@ -8,6 +8,7 @@ import tensorflow as tf
 import lrn_op
 import lrn_op.numpy
 import reference
+from bounds import FORWARD, GRADIENT, forward_error, gradient_error
 from conftest import f32, run_python
 from lrn_op.ops import gen_lrn_ops
 
@@ -17,14 +18,6 @@ CASES = [(2, 1.1, 0.1, beta) for beta in (0.01, 0.3, 0.75, 1.0, 1.7, 3.0)] + [(3
 
 def data(rng, dtype=np.float64):
     return (rng.standard_normal([2, 3, 4, 11]) * 4).astype(dtype), rng.standard_normal([2, 3, 4, 11])
-
-
-def relative(got, want):
-    return np.max(np.abs(np.asarray(got, np.float64) - want) / np.abs(want))
-
-
-def gradient_error(got, want):
-    return np.max(np.abs(np.asarray(got, np.float64) - want)) / np.max(np.abs(want))
 
 
 def tape_gradient(fn, x, dy):
@@ -41,26 +34,18 @@ def test_float64_is_float64_precise_through_the_op_and_its_gradient(rng, params)
     want_y, want_dx = reference.lrn(x, *params), reference.lrn_grad(dy, x, *params)
     for run in (lambda fn: fn(), lambda fn: tf.function(fn)()):
         y, dx = run(lambda: tape_gradient(lambda t: lrn_op.lrn(t, *params), x, dy))
-        assert relative(y, want_y) <= 1e-13
-        assert gradient_error(dx, want_dx) <= 1e-13
+        assert forward_error(y, want_y, np.float64) <= FORWARD["float64"]
+        assert gradient_error(dx, want_dx) <= GRADIENT["float64"]
     dx = lrn_op.local_response_normalization_grad(dy, x, reference.lrn(x, *params), *params)
-    assert gradient_error(dx, want_dx) <= 1e-13
+    assert gradient_error(dx, want_dx) <= GRADIENT["float64"]
 
 
 @pytest.mark.parametrize("params", CASES[:3])
 def test_float64_is_float64_precise_under_xla(rng, params):
     x, dy = data(rng)
     y, dx = tf.function(lambda: tape_gradient(lambda t: lrn_op.lrn(t, *params), x, dy), jit_compile=True)()
-    assert relative(y, reference.lrn(x, *params)) <= 1e-13
-    assert gradient_error(dx, reference.lrn_grad(dy, x, *params)) <= 1e-13
-
-
-def independent_lrn(x, radius, bias, alpha, beta):
-    """Stock TF ops over explicit shifted slices: TF's autodiff of it gives an independent second derivative."""
-    depth = x.shape[-1]
-    padded = tf.pad(tf.square(x), [[0, 0], [0, 0], [0, 0], [radius, radius]])
-    window = tf.add_n([padded[..., k:k + depth] for k in range(2 * radius + 1)])
-    return x * tf.pow(bias + alpha * window, -beta)
+    assert forward_error(y, reference.lrn(x, *params), np.float64) <= FORWARD["float64"]
+    assert gradient_error(dx, reference.lrn_grad(dy, x, *params)) <= GRADIENT["float64"]
 
 
 @pytest.mark.parametrize("params", [CASES[0], CASES[2], CASES[-1]])
@@ -77,7 +62,8 @@ def test_second_derivative_uses_the_exact_parameters(rng, params):
             g = inner.gradient(y, t, output_gradients=tf.constant(dy))
         return outer.gradient(g, t, output_gradients=tf.cos(t)).numpy()
 
-    assert gradient_error(hessian_vector_product(lrn_op.lrn), hessian_vector_product(independent_lrn)) <= 1e-13
+    expected = hessian_vector_product(reference.lrn_in_tf_ops)
+    assert gradient_error(hessian_vector_product(lrn_op.lrn), expected) <= GRADIENT["float64"]
 
 
 def test_keras_layer_keeps_the_parameters_through_its_config(rng):
@@ -85,7 +71,7 @@ def test_keras_layer_keeps_the_parameters_through_its_config(rng):
     clone = lrn_op.LocalResponseNormalization.from_config(layer.get_config())
     assert clone.alpha == 1e-4 / 5 and clone.beta == 0.7
     x, _ = data(rng)
-    assert relative(clone(x), reference.lrn(x, 3, 2.0, 1e-4 / 5, 0.7)) <= 1e-13
+    assert forward_error(clone(x), reference.lrn(x, 3, 2.0, 1e-4 / 5, 0.7), np.float64) <= FORWARD["float64"]
 
 
 @pytest.mark.parametrize("params", CASES)
@@ -93,10 +79,11 @@ def test_float32_rounds_once_from_the_exact_result(rng, params):
     x, dy = data(rng, np.float32)
     y, dx = tape_gradient(lambda t: lrn_op.lrn(t, *params), x, dy.astype(np.float32))
     exact = x.astype(np.float64)
-    assert relative(y, reference.lrn(exact, *params)) <= 1.2e-7
-    assert relative(lrn_op.numpy.local_response_normalization(x, *params), reference.lrn(exact, *params)) <= 1.2e-7
+    assert forward_error(y, reference.lrn(exact, *params), np.float32) <= FORWARD["float32"]
+    y_numpy = lrn_op.numpy.local_response_normalization(x, *params)
+    assert forward_error(y_numpy, reference.lrn(exact, *params), np.float32) <= FORWARD["float32"]
     # The gradient op takes the float32 y, as TF's LRNGrad does.
-    assert gradient_error(dx, reference.lrn_grad(dy.astype(np.float32), exact, *params, y=y.numpy())) <= 1.2e-7
+    assert gradient_error(dx, reference.lrn_grad(dy.astype(np.float32), exact, *params, y=y.numpy())) <= GRADIENT["float32"]
 
 
 def test_graphs_without_the_exact_attribute_compute_what_they_did(rng):
@@ -115,8 +102,9 @@ def test_graphs_without_the_exact_attribute_compute_what_they_did(rng):
         tf.graph_util.import_graph_def(graph_def, name="")
     with tf.compat.v1.Session(graph=old) as session:
         y = session.run(fetch.name, {feed.name: x})
-    assert relative(y, reference.lrn(x, 2, f32(1.1), f32(0.1), 0.75)) <= 1e-13
-    assert relative(y, reference.lrn(x, 2, 1.1, 0.1, 0.75)) > 1e-9  # and not what the exact parameters give
+    assert forward_error(y, reference.lrn(x, 2, f32(1.1), f32(0.1), 0.75), np.float64) <= FORWARD["float64"]
+    # and not what the exact parameters give
+    assert forward_error(y, reference.lrn(x, 2, 1.1, 0.1, 0.75), np.float64) > 1e-9
 
 
 def test_an_exact_attribute_that_contradicts_the_float_one_is_refused():

@@ -8,9 +8,7 @@ from hypothesis import strategies as st
 import lrn_op
 import lrn_op.numpy as lrn_numpy
 import reference
-
-# Bounds as in test_kernels, with room for the float32 rounding of the TF op's attributes.
-FORWARD_BOUND = {"float16": 1.5e-3, "bfloat16": 1.2e-2, "float32": 3e-7, "float64": 1e-13}
+from bounds import assert_forward
 DTYPES = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16, "float32": np.float32, "float64": np.float64}
 
 cases = st.fixed_dictionaries({
@@ -23,12 +21,6 @@ cases = st.fixed_dictionaries({
     "data_format": st.sampled_from(["NHWC", "NCHW"]),
     "seed": st.integers(0, 2**32 - 1),
 })
-
-
-def relative_error(actual, expected, dtype):
-    floor = float(ml_dtypes.finfo(DTYPES[dtype]).smallest_normal)
-    return float(np.max(np.abs(actual.astype(np.float64) - expected) / np.maximum(np.abs(expected), floor),
-                        initial=0.0))
 
 
 def data(case):
@@ -44,7 +36,7 @@ def test_numpy_front_end_matches_the_reference(case):
     y = lrn_numpy.local_response_normalization(np.ascontiguousarray(x.transpose(order)), **params,
                                                data_format=case["data_format"])
     expected = reference.lrn(x, min(case["depth_radius"], 10**6), case["bias"], case["alpha"], case["beta"])
-    assert relative_error(y.transpose(np.argsort(order)), expected, case["dtype"]) <= FORWARD_BOUND[case["dtype"]]
+    assert_forward(y.transpose(np.argsort(order)), expected)
 
 
 @settings(max_examples=60, deadline=None)
@@ -56,4 +48,4 @@ def test_tf_op_matches_the_reference(case):
                    data_format=case["data_format"]).numpy()
     # The op computes with bias, alpha and beta as given (exact_bias_alpha_beta), as the numpy front end does.
     expected = reference.lrn(x, min(case["depth_radius"], 10**6), case["bias"], case["alpha"], case["beta"])
-    assert relative_error(y.transpose(np.argsort(order)), expected, case["dtype"]) <= FORWARD_BOUND[case["dtype"]]
+    assert_forward(y.transpose(np.argsort(order)), expected)
