@@ -25,13 +25,15 @@ bind /proc
 bind /dev
 bind /sys
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-# The host's pip configuration (its index and any local mirror it names) applies in the chroot too.
-for config in /etc/pip.conf /etc/xdg/pip; do
-  [ -e "$config" ] && mkdir -p "$root$(dirname "$config")" && cp -r "$config" "$root$(dirname "$config")/"
+# The host's pip configuration (its index, any local mirror it names, the certificates it trusts) applies in the
+# chroot too.
+for config in /etc/pip.conf /etc/xdg/pip /etc/ssl/certs/ca-certificates.crt; do
+  if [ -e "$config" ]; then mkdir -p "$root$(dirname "$config")" && cp -r "$config" "$root$(dirname "$config")/"; fi
 done
 [ -d /opt ] && bind /opt
+pip_settings=$(env | grep '^PIP_' || true)
 in_chroot() { chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  HOME=/root LANG=C.UTF-8 "$@"; }
+  HOME=/root LANG=C.UTF-8 $pip_settings "$@"; }
 
 if [ ! -x "$root/usr/local/python3.11/bin/python3.11" ]; then
   echo "deb-src http://deb.debian.org/debian bookworm main" > "$root/etc/apt/sources.list.d/bookworm-src.list"

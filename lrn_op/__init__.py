@@ -38,7 +38,15 @@ def _not_built(error):
 
 def __getattr__(name):
     if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
+        try:
+            module = importlib.import_module(_LAZY[name])
+        except ModuleNotFoundError as error:
+            if error.name not in ("tensorflow", "keras"):
+                raise
+            # An AttributeError, so that hasattr() says False; the message says what to install.
+            raise AttributeError(
+                f"lrn_op.{name} needs TensorFlow, which is not installed: pip install 'lrn_op[tensorflow-cpu]' "
+                "(or 'lrn_op[tensorflow]'). lrn_op.numpy works without it.") from error
         return module if module.__name__ == f"lrn_op.{name}" else getattr(module, name)
     raise AttributeError(f"module 'lrn_op' has no attribute {name!r}")
 

@@ -16,6 +16,8 @@ def _check_build():
     except ImportError as error:
         raise lrn_op._not_built(error) from None
 
+    import lrn_op.numpy  # noqa: F401  (its import says once if LRN_OP_SIMD asks for a path that does not run)
+
     built, running = _build_info.TF_VERSION, tf.__version__
     if _major_minor(built) != _major_minor(running):
         raise ImportError(

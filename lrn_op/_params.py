@@ -4,10 +4,13 @@ The C++ kernels check the same things again (lrn_api.cc: check_params) for graph
 """
 import math
 import numbers
+import os
+import warnings
 
 import numpy as np
 
 DATA_FORMATS = ("NHWC", "NCHW")
+SIMD_PATHS = ("baseline", "avx2", "avx512")
 MAX_DEPTH_RADIUS = 2**31 - 1
 
 
@@ -84,3 +87,18 @@ def _holds_complex(value):
     if isinstance(value, (list, tuple)):
         return any(_holds_complex(item) for item in value)
     return isinstance(value, (complex, np.complexfloating))
+
+
+def check_simd_request(path_in_use):
+    """Warns, once per process, when LRN_OP_SIMD asks for a path that is not the one the kernels run on: a name
+    that is no path, or a path this CPU cannot run (lrn_api.cc then takes the best one it can)."""
+    requested = os.environ.get("LRN_OP_SIMD")
+    if requested is None or requested == path_in_use or getattr(check_simd_request, "warned", False):
+        return
+    check_simd_request.warned = True
+    if requested not in SIMD_PATHS:
+        reason = f"names no SIMD path (the paths are {', '.join(SIMD_PATHS)})"
+    else:
+        reason = "asks for a path this CPU cannot run"
+    warnings.warn(f"LRN_OP_SIMD={requested!r} {reason}: lrn_op runs the {path_in_use} path", RuntimeWarning,
+                  stacklevel=3)

@@ -13,6 +13,7 @@ A second table times tf.nn.local_response_normalization after lrn_op.replace_bui
 it runs in a process of its own (`--replaced`) and is compared with the copy timed in that same process.
 """
 import argparse
+import importlib.util
 import json
 import math
 import statistics
@@ -296,6 +297,13 @@ def main(argv=None):
     parser.add_argument("--replaced", action="store_true",
                         help="time only tf.nn.lrn, after lrn_op.replace_builtin() (for the second table), as JSON")
     args = parser.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0:
+        parser.error(f"--runs must be at least 1 and --warmup at least 0, got {args.runs} and {args.warmup}")
+    if args.model and (args.sweep or args.replaced):
+        parser.error("--model times the network alone: it does not combine with --sweep or --replaced")
+    if importlib.util.find_spec("tensorflow") is None:
+        parser.error("the benchmark compares lrn_op with TensorFlow's LRN, and TensorFlow is not installed: "
+                     "pip install 'lrn_op[tensorflow-cpu]'")
 
     def progress(line):
         print(line, file=sys.stderr, flush=True)

@@ -2,6 +2,7 @@
 
 The functions take and return numpy arrays of float16, float32 or float64 (and ml_dtypes.bfloat16); the work runs
 on every core with the GIL released. The parameters mean what they mean in `lrn_op.local_response_normalization`.
+Lists, scalars and integer arrays become float32, as the TF front end converts them.
 """
 import numpy as np
 
@@ -13,13 +14,20 @@ try:
 except ImportError as error:
     raise lrn_op._not_built(error) from None
 
+_params.check_simd_request(_lrn_numpy.simd_path())
+
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def _as_input(name, value, dtype=None):
-    # Python lists and scalars become float32, as tf.convert_to_tensor makes them for the TF op.
     _params.refuse_complex(name, value)
-    array = np.asarray(value) if isinstance(value, np.ndarray) else np.asarray(value, dtype=dtype or np.float32)
+    if isinstance(value, np.ndarray):
+        array = value.astype(dtype or np.float32) if value.dtype.kind in "iu" else value
+    else:
+        try:
+            array = np.asarray(value, dtype=dtype or np.float32)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
     if array.dtype.name not in _DTYPES:
         raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {array.dtype.name}")
     if array.ndim != 4:
@@ -83,5 +91,5 @@ def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=
 
 
 def simd_path():
-    """The SIMD path the kernels run on: "avx512", "avx2" or "baseline" (LRN_OP_SIMD can force one)."""
+    """The SIMD path the kernels run on: "avx512", "avx2" or "baseline" (LRN_OP_SIMD can force one a CPU has)."""
     return _lrn_numpy.simd_path()

@@ -31,9 +31,11 @@ WRAPPER_CASES = {
     "radius 2**31": ("lrn_op.lrn(x4, depth_radius=2**31)", "depth_radius must be less than 2**31"),
     "radius 2.5": ("lrn_op.lrn(x4, depth_radius=2.5)", "depth_radius must be an integer"),
     "radius string": ("lrn_op.lrn(x4, depth_radius='2')", "depth_radius must be an integer"),
-    "int32 input": ("lrn_op.lrn(tf.ones([1, 2, 2, 4], tf.int32))", "input"),
-    "complex input": ("lrn_op.lrn(tf.ones([1, 2, 2, 4], tf.complex64))", "input"),
-    "string input": ("lrn_op.lrn(tf.fill([1, 2, 2, 4], 'a'))", "input"),
+    "int32 input": ("lrn_op.lrn(tf.ones([1, 2, 2, 4], tf.int32))",
+                    "input must be float16, bfloat16, float32 or float64, got int32"),
+    "complex input": ("lrn_op.lrn(tf.ones([1, 2, 2, 4], tf.complex64))", "input must be real"),
+    "string input": ("lrn_op.lrn(tf.fill([1, 2, 2, 4], 'a'))",
+                     "input must be float16, bfloat16, float32 or float64, got string"),
     "NaN bias": ("lrn_op.lrn(x4, bias=float('nan'))", "bias must be a finite number"),
     "NaN alpha": ("lrn_op.lrn(x4, alpha=float('nan'))", "alpha must be a finite number"),
     "NaN beta": ("lrn_op.lrn(x4, beta=float('nan'))", "beta must be a finite number"),
@@ -55,7 +57,8 @@ RAW_CASES = {
     "raw rank 3": ("raw(tf.ones([2, 2, 4]))", "input must be 4-dimensional"),
     "raw rank 3 in a graph": ("tf.function(raw).get_concrete_function(tf.TensorSpec([2, 2, 4]))",
                               "input must be 4-dimensional"),
-    "raw int32": ("raw(tf.ones([1, 2, 2, 4], tf.int32))", "input"),
+    # TF checks the type attribute before any kernel runs.
+    "raw int32": ("raw(tf.ones([1, 2, 2, 4], tf.int32))", "Value for attr 'T' of int32 is not in the list"),
     # CVE-2022-35985 in TF's LRNGrad: a rank-3 output_image with the same leading dims aborts the process.
     "raw grad rank-3 output_image": ("raw_grad(x4, x4, tf.ones([1, 2, 2]))", "output_image must be 4-dimensional"),
     # TF's LRNGrad also aborts on empty 4-D inputs with a rank-1 output_image.

@@ -31,10 +31,16 @@ def test_nchw_and_non_contiguous_input(rng):
     np.testing.assert_array_equal(lrn_numpy.local_response_normalization(x[:, ::-1], 2), nhwc[:, ::-1])
 
 
-def test_lists_become_float32_and_bad_input_is_refused():
+def test_lists_and_integers_become_float32_and_bad_input_is_refused():
+    # The rule of the TF front end for numpy input: lists, numbers and integer arrays become float32.
     assert lrn_numpy.local_response_normalization([[[[1.0, 2.0]]]]).dtype == np.float32
-    with pytest.raises(TypeError, match="x must be"):
-        lrn_numpy.local_response_normalization(np.ones([1, 1, 1, 4], np.int32))
+    integers = np.arange(1, 9, dtype=np.int32).reshape(1, 1, 1, 8)
+    np.testing.assert_array_equal(lrn_numpy.local_response_normalization(integers, 2),
+                                  lrn_numpy.local_response_normalization(integers.astype(np.float32), 2))
+    with pytest.raises(TypeError, match="x must be a 4-D array of floats, got str"):
+        lrn_numpy.local_response_normalization("abc")
+    with pytest.raises(TypeError, match="x must be float16, bfloat16, float32 or float64, got bool"):
+        lrn_numpy.local_response_normalization(np.ones([1, 1, 1, 4], bool))
     with pytest.raises(ValueError, match="x must be 4-dimensional"):
         lrn_numpy.local_response_normalization(np.ones([1, 4], np.float32))
     with pytest.raises(ValueError, match="depth_radius"):

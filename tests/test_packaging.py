@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import tensorflow as tf
 
 import lrn_op
@@ -90,3 +91,54 @@ def test_bench_model_table_runs():
     rows = bench.model_rows(runs=1, warmup=0, batch=2)
     assert [what for what, _, _ in rows] == ["inference", "training step"]
     assert "lrn_op speed-up" in bench.format_model_table(rows)
+
+
+def test_without_tensorflow_the_tf_api_says_what_to_install(tmp_path):
+    (tmp_path / "tensorflow").mkdir()
+    (tmp_path / "tensorflow" / "__init__.py").write_text("raise ModuleNotFoundError('no tensorflow', name='tensorflow')\n")
+    result = run_python("import lrn_op\n"
+                        "print(hasattr(lrn_op, 'LocalResponseNormalization'))\n"
+                        "for name in ('local_response_normalization', 'LocalResponseNormalization', 'replace_builtin'):\n"
+                        "    try:\n"
+                        "        getattr(lrn_op, name)\n"
+                        "    except AttributeError as error:\n"
+                        "        print(error)\n", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "False"
+    for name, line in zip(("local_response_normalization", "LocalResponseNormalization", "replace_builtin"),
+                          lines[1:]):
+        assert line.startswith(f"lrn_op.{name} needs TensorFlow") and "pip install 'lrn_op[tensorflow-cpu]'" in line
+
+
+@pytest.mark.parametrize("arguments,message", [
+    (["--runs", "0"], "--runs must be at least 1"),
+    (["--model", "--sweep"], "--model times the network alone"),
+])
+def test_bench_refuses_arguments_it_cannot_honour(arguments, message):
+    result = run_python("import sys\nfrom lrn_op import bench\nbench.main(sys.argv[1:])\n", *arguments)
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+
+
+def test_an_unknown_simd_path_is_named_once_with_the_valid_ones():
+    result = run_python("import warnings\n"
+                        "warnings.simplefilter('always')\n"
+                        "import tensorflow, lrn_op, lrn_op.numpy\n"
+                        "lrn_op.lrn([[[[1.0, 2.0]]]])\n"
+                        "print(lrn_op.numpy.simd_path())\n", env={"LRN_OP_SIMD": "sse9"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    warning = "LRN_OP_SIMD='sse9' names no SIMD path (the paths are baseline, avx2, avx512)"
+    assert result.stderr.count(warning) == 1, result.stderr[-2000:]
+    assert f"lrn_op runs the {result.stdout.split()[-1]} path" in result.stderr
+
+
+def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs():
+    from conftest import SIMD_PATHS, simd_path_refusal
+
+    lacking = [path for path in SIMD_PATHS if simd_path_refusal(path)]
+    if not lacking:
+        pytest.skip("this CPU runs every SIMD path, so none can be refused here")
+    result = run_python("import lrn_op.numpy\nprint(lrn_op.numpy.simd_path())\n", env={"LRN_OP_SIMD": lacking[-1]})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (f"LRN_OP_SIMD='{lacking[-1]}' asks for a path this CPU cannot run: lrn_op runs the "
+            f"{result.stdout.split()[-1]} path") in result.stderr
