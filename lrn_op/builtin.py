@@ -43,7 +43,7 @@ def replace_builtin():
             return
         _loader.load_builtin_kernels()
         if "LRNGrad" not in framework_ops.gradient_registry.list():
-            tf.RegisterGradient("LRNGrad")(ops.second_derivative)
+            tf.RegisterGradient("LRNGrad")(ops._second_derivative)
         context.context().clear_kernel_cache()
 
 

@@ -34,6 +34,10 @@ class LocalResponseNormalization(keras.layers.Layer):
     """
 
     def __init__(self, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format=None, portable=False, **kwargs):
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                f"lrn_op.LocalResponseNormalization runs lrn_op's TensorFlow op, so it needs Keras's tensorflow "
+                f"backend; this process runs the {keras.backend.backend()!r} backend (KERAS_BACKEND).")
         super().__init__(**kwargs)
         data_format = data_format or keras.config.image_data_format()
         if data_format not in _DATA_FORMATS:

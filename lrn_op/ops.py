@@ -147,7 +147,7 @@ def _forward_gradient(op, grad):
 
 
 @tf.RegisterGradient(GRAD_OP)
-def second_derivative(op, grad):
+def _second_derivative(op, grad):
     """The gradient of the gradient op, for nested tapes: Hessian-vector products, gradient penalties. It serves
     TF's LRNGrad too, once lrn_op.replace_builtin() registers it."""
     return _composite.grad_of_grad(grad, *op.inputs, **_attrs_of(op))

@@ -75,7 +75,24 @@ def special_betas_match_the_general_path(seed=1):
     return worst
 
 
+def extreme_normalisers():
+    """Worst forward error per dtype with normalisers from 1e-300 to 1e300, outside the range where the kernels'
+    fast power holds (2^-100 to 2^100), so that the exact fallback computes them. The betas keep every result
+    within the dtype's range."""
+    x = np.ones((2, 1, 3, 9))  # window sums of 3, 4 and 5
+    worst = {}
+    for dtype, betas in ((np.float32, (0.1,)), (np.float64, (0.1, 0.6, 0.75, 1.0))):
+        for exponent in range(-300, 301, 25):
+            for beta in betas:
+                alpha = 10.0 ** exponent
+                y = lrn_numpy.local_response_normalization(x.astype(dtype), 2, 0.0, alpha, beta)
+                error = forward_error(y, reference.lrn(x, 2, 0.0, alpha, beta), dtype)
+                worst[np.dtype(dtype).name] = max(worst.get(np.dtype(dtype).name, 0.0), error)
+    return worst
+
+
 if __name__ == "__main__":
     print(json.dumps({"simd_path": lrn_numpy.simd_path(), "errors": worst_errors(),
-                      "special_vs_general": special_betas_match_the_general_path()}))
+                      "special_vs_general": special_betas_match_the_general_path(),
+                      "extreme_normalisers": extreme_normalisers()}))
     sys.exit(0)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+import bounds
 import lrn_op
 import reference
 from conftest import run_python
@@ -65,6 +66,11 @@ def test_trains_with_fit(rng, data_format, jit_compile):
     x, y = training_data(rng, data_format)
     history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+    # The trained model's LRN layer normalises its input as the reference does: an identity layer would fail here.
+    conv, lrn = model.layers[0], model.layers[1]
+    features = conv(x[:4]).numpy()
+    to_nhwc = (lambda a: a) if data_format == "channels_last" else (lambda a: a.transpose(0, 2, 3, 1))
+    bounds.assert_forward(to_nhwc(lrn(features).numpy()), reference.lrn(to_nhwc(features), 2, 1.0, 1e-2, 0.75))
 
 
 def save_inputs_and_predictions(model, rng, folder):
@@ -101,3 +107,11 @@ def test_export_writes_a_saved_model_that_reloads(rng, tmp_path):
         "print('ok')\n", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_another_keras_backend_gets_a_clear_error():
+    # Keras's numpy backend ships with Keras; lrn_op's layer runs a TensorFlow op.
+    result = run_python("import keras, lrn_op.layers\n"
+                        "lrn_op.layers.LocalResponseNormalization(2)\n", env={"KERAS_BACKEND": "numpy"})
+    assert result.returncode != 0
+    assert "needs Keras's tensorflow backend; this process runs the 'numpy' backend" in result.stderr

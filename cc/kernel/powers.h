@@ -105,7 +105,8 @@ inline vd log_v(vd n) {
 // 2^k for integral k in [-1022, 1023], built from its bits.
 inline vd exp2_int(vd k) { return (vd)((vq)(k + (0x1p52 + 1023.0)) << 52); }
 
-// e^t to a few double ulps. Overflow gives Inf, underflow 0, NaN stays NaN.
+// e^t to a few double ulps of e^t for the t it is given; a caller's error in t (t = -beta log n) comes on top,
+// magnified by |t|. Overflow gives Inf, underflow 0, NaN stays NaN.
 inline vd exp_v(vd t) {
   t = t > 710.0 ? vd{} + 710.0 : t;  // NaN fails both comparisons and flows through
   t = t < -746.0 ? vd{} - 746.0 : t;
