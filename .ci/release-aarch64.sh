@@ -46,8 +46,8 @@ if [ ! -x "$python" ]; then
   apt-get update -q
   mkdir -p "$work/debs" "$sysroot"
   packages="libc6 libstdc++6 libgcc-s1 zlib1g libexpat1 libffi8 libssl3 libbz2-1.0 liblzma5 libsqlite3-0 libuuid1
-    libncursesw6 libtinfo6 libreadline8 libmpdec3 libcrypt1 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3
-    libcom-err2 libkrb5support0 libkeyutils1 libdb5.3 libgdbm6 libgdbm-compat4 python3.11-minimal
+    libncursesw6 libtinfo6 libreadline8 libcrypt1 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3
+    libcom-err2 libkrb5support0 libkeyutils1 libdb5.3 python3.11-minimal
     libpython3.11-minimal libpython3.11-stdlib libpython3.11 libpython3.11-dev python3.11-dev"
   (cd "$work/debs" && apt-get download $(printf '%s:arm64 ' $packages))
   for deb in "$work/debs"/*.deb; do dpkg -x "$deb" "$sysroot"; done
