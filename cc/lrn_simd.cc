@@ -1,6 +1,6 @@
-// Instantiates kernel/lrn.h for one SIMD target. CMakeLists.txt compiles this file once per target, each time with
+// Instantiates kernel/lrn-inl.h for one SIMD target. CMakeLists.txt compiles this file once per target, each time with
 // that target's -m flags and with LRN_ISA set to the target's name.
-#include "kernel/lrn.h"
+#include "kernel/lrn-inl.h"
 #include "lrn_simd.h"
 
 namespace lrn {

@@ -17,12 +17,16 @@ namespace py = pybind11;
 
 namespace {
 
+// A thread gets at least this many tiles (of kTileLanes pixels each): below it, starting the thread costs more than
+// it saves.
+constexpr int64_t kMinTilesPerThread = 16;
+
 // Runs body(begin, end) over [0, tiles) in contiguous chunks, one per thread. Tiles are independent, so the split
 // does not change the result.
 template <class Body>
 void parallel_tiles(int64_t tiles, Body body) {
   const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const int64_t threads = std::clamp<int64_t>(tiles / 16, 1, cores);
+  const int64_t threads = std::clamp<int64_t>(tiles / kMinTilesPerThread, 1, cores);
   std::vector<char> ok(static_cast<size_t>(threads), 1);
   {
     py::gil_scoped_release release;
@@ -65,28 +69,28 @@ void with_storage_type(const py::array& x, Fn fn) {
 }
 
 void forward(const py::array& x, py::array& y, const lrn::Params& params, bool channels_first) {
-  const lrn::Layout shape = checked_layout(x, {&x, &y}, params, channels_first);
+  const lrn::Layout layout = checked_layout(x, {&x, &y}, params, channels_first);
   with_storage_type(x, [&](auto* type) {
     using T = std::remove_pointer_t<decltype(type)>;
     const T* in = static_cast<const T*>(x.data());
     T* out = static_cast<T*>(y.mutable_data());
-    parallel_tiles(lrn::num_tiles(shape), [&](int64_t begin, int64_t end) {
-      return lrn::forward(in, out, shape, params, begin, end);
+    parallel_tiles(lrn::num_tiles(layout), [&](int64_t begin, int64_t end) {
+      return lrn::forward(in, out, layout, params, begin, end);
     });
   });
 }
 
 void backward(const py::array& dy, const py::array& x, const py::array& y, py::array& dx, const lrn::Params& params,
               bool channels_first) {
-  const lrn::Layout shape = checked_layout(x, {&x, &dy, &y, &dx}, params, channels_first);
+  const lrn::Layout layout = checked_layout(x, {&x, &dy, &y, &dx}, params, channels_first);
   with_storage_type(x, [&](auto* type) {
     using T = std::remove_pointer_t<decltype(type)>;
     const T* g = static_cast<const T*>(dy.data());
     const T* in = static_cast<const T*>(x.data());
     const T* out = static_cast<const T*>(y.data());
     T* grad = static_cast<T*>(dx.mutable_data());
-    parallel_tiles(lrn::num_tiles(shape), [&](int64_t begin, int64_t end) {
-      return lrn::backward(g, in, out, grad, shape, params, begin, end);
+    parallel_tiles(lrn::num_tiles(layout), [&](int64_t begin, int64_t end) {
+      return lrn::backward(g, in, out, grad, layout, params, begin, end);
     });
   });
 }

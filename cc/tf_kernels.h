@@ -23,25 +23,25 @@ namespace errors = tensorflow::errors;
 
 // TF's element types as lrn_api.h names the same bits.
 template <class T>
-struct Storage {
+struct ApiElement {
   using type = T;
 };
 template <>
-struct Storage<Eigen::half> {
+struct ApiElement<Eigen::half> {
   using type = lrn::f16;
 };
 template <>
-struct Storage<Eigen::bfloat16> {
+struct ApiElement<Eigen::bfloat16> {
   using type = lrn::bf16;
 };
 
 template <class T>
-const typename Storage<T>::type* in_data(const Tensor& t) {
-  return reinterpret_cast<const typename Storage<T>::type*>(t.flat<T>().data());
+const typename ApiElement<T>::type* in_data(const Tensor& t) {
+  return reinterpret_cast<const typename ApiElement<T>::type*>(t.flat<T>().data());
 }
 template <class T>
-typename Storage<T>::type* out_data(Tensor* t) {
-  return reinterpret_cast<typename Storage<T>::type*>(t->flat<T>().data());
+typename ApiElement<T>::type* out_data(Tensor* t) {
+  return reinterpret_cast<typename ApiElement<T>::type*>(t->flat<T>().data());
 }
 
 // The attributes both ops share, read and checked once, when the kernel is built.
@@ -73,7 +73,7 @@ class LrnKernel : public OpKernel {
 
  protected:
   // Checks that `t` is a 4-D tensor and returns its layout.
-  bool Layout(OpKernelContext* ctx, const Tensor& t, const char* name, lrn::Layout* layout) {
+  bool CheckedLayout(OpKernelContext* ctx, const Tensor& t, const char* name, lrn::Layout* layout) {
     if (t.dims() != 4) {
       ctx->CtxFailure(__FILE__, __LINE__,
                       errors::InvalidArgument(name, " must be 4-dimensional, got shape ", t.shape().DebugString()));
@@ -109,7 +109,7 @@ class ForwardOp : public LrnKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor& input = ctx->input(0);
     lrn::Layout layout;
-    if (!Layout(ctx, input, "input", &layout)) return;
+    if (!CheckedLayout(ctx, input, "input", &layout)) return;
     Tensor* output = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, input.shape(), &output));
     if (input.NumElements() == 0) return;
@@ -129,8 +129,8 @@ class GradOp : public LrnKernel {
     const Tensor& x = ctx->input(1);
     const Tensor& y = ctx->input(2);
     lrn::Layout layout;
-    if (!Layout(ctx, dy, "input_grads", &layout) || !Layout(ctx, x, "input_image", &layout) ||
-        !Layout(ctx, y, "output_image", &layout)) {
+    if (!CheckedLayout(ctx, dy, "input_grads", &layout) || !CheckedLayout(ctx, x, "input_image", &layout) ||
+        !CheckedLayout(ctx, y, "output_image", &layout)) {
       return;
     }
     OP_REQUIRES(ctx, dy.shape() == x.shape() && y.shape() == x.shape(),

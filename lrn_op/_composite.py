@@ -2,7 +2,7 @@
 (tf.function(jit_compile=True) has no kernel for a custom op) and the second derivative.
 
 It computes in float64 whatever the input dtype and rounds once at the end, as the kernels do, so it meets the same
-accuracy. The math is the same as cc/kernel/lrn.h's; the derivations are written out there (forward, backward) and
+accuracy. The math is the same as cc/kernel/lrn-inl.h's; the derivations are written out there (forward, backward) and
 in grad_of_grad below.
 """
 import tensorflow as tf

@@ -22,32 +22,32 @@
 namespace lrn {
 namespace LRN_ISA {
 
-// A strip is L lanes (pixels): one native double register of the target. GCC lowers vector comparisons and selects
-// to single instructions only at exactly the native width, so each target gets its own L. A tile of kTileLanes
-// lanes (the unit that threads share out) is processed as kTileLanes / L strips.
+// A strip is kStripLanes lanes (pixels): one native double register of the target. GCC lowers vector comparisons and selects
+// to single instructions only at exactly the native width, so each target gets its own kStripLanes. A tile of kTileLanes
+// lanes (the unit that threads share out) is processed as kTileLanes / kStripLanes strips.
 #if defined(__AVX512F__)
-constexpr int64_t L = 8;
+constexpr int64_t kStripLanes = 8;
 #elif defined(__AVX__)
-constexpr int64_t L = 4;
+constexpr int64_t kStripLanes = 4;
 #else
-constexpr int64_t L = 2;
+constexpr int64_t kStripLanes = 2;
 #endif
-static_assert(kTileLanes % L == 0, "a tile must hold whole strips");
+static_assert(kTileLanes % kStripLanes == 0, "a tile must hold whole strips");
 
 // One channel of a strip, as doubles, and the other lane types the conversions need.
-typedef double vd __attribute__((vector_size(L * 8)));
-typedef float vf __attribute__((vector_size(L * 4)));
-typedef int64_t vl __attribute__((vector_size(L * 8)));
-typedef uint64_t vq __attribute__((vector_size(L * 8)));
-typedef int32_t vi __attribute__((vector_size(L * 4)));
-typedef uint32_t vu __attribute__((vector_size(L * 4)));
-typedef uint16_t vh __attribute__((vector_size(L * 2)));
-typedef int16_t vs __attribute__((vector_size(L * 2)));
+typedef double vd __attribute__((vector_size(kStripLanes * 8)));
+typedef float vf __attribute__((vector_size(kStripLanes * 4)));
+typedef int64_t vl __attribute__((vector_size(kStripLanes * 8)));
+typedef uint64_t vq __attribute__((vector_size(kStripLanes * 8)));
+typedef int32_t vi __attribute__((vector_size(kStripLanes * 4)));
+typedef uint32_t vu __attribute__((vector_size(kStripLanes * 4)));
+typedef uint16_t vh __attribute__((vector_size(kStripLanes * 2)));
+typedef int16_t vs __attribute__((vector_size(kStripLanes * 2)));
 
 // Lane by lane; GCC turns the loop into the target's packed sqrt.
 inline vd sqrt_v(vd v) {
   vd r;
-  for (int64_t i = 0; i < L; ++i) r[i] = __builtin_sqrt(v[i]);
+  for (int64_t i = 0; i < kStripLanes; ++i) r[i] = __builtin_sqrt(v[i]);
   return r;
 }
 

@@ -1,24 +1,23 @@
-// The window sums, shared by forward and backward. The tile path uses WindowPlan (three adds per element whatever
-// the radius). The row path's direct sum (2r adds per vector) is RowRuns::window in rows.h: written here as a free
-// function that RowRuns called, GCC compiled the row backward pass 15 to 60% slower (a single-thread harness over
-// lrn_api.h, AlexNet LRN1's shape, float32: 17.7 to 24.5 ms against 15.4 ms).
+// The window sums of the tile path: WindowPlan, three adds per element whatever the radius. The row path's direct
+// sum (2r adds per vector) is RowRuns::window in rows-inl.h, inside the class because GCC compiles the row backward
+// pass markedly slower when it is a free function (cc/kernel/PERFORMANCE.md).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <new>
 
-#include "kernel/storage.h"
+#include "kernel/storage-inl.h"
 
 namespace lrn {
 namespace LRN_ISA {
 
-// A tile (kTileLanes lanes) is S strips of L lanes, and one channel of a tile is S native vectors. Every loop over
-// channels runs over the S strips inside, so that the prefix and suffix sums, whose adds depend on the previous
-// channel's, advance S independent chains at once instead of waiting on one.
-constexpr int64_t S = kTileLanes / L;
+// A tile (kTileLanes lanes) is kStripsPerTile strips of kStripLanes lanes, and one channel of a tile is kStripsPerTile native vectors. Every loop over
+// channels runs over the kStripsPerTile strips inside, so that the prefix and suffix sums, whose adds depend on the previous
+// channel's, advance kStripsPerTile independent chains at once instead of waiting on one.
+constexpr int64_t kStripsPerTile = kTileLanes / kStripLanes;
 struct Lanes {
-  vd s[S];
+  vd s[kStripsPerTile];
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -62,7 +61,7 @@ class WindowPlan {
   struct Prefix {
     int64_t width, k = 0;  // k = c % width
     void put(Lanes* pre, int64_t c, const Lanes& v) {
-      for (int64_t s = 0; s < S; ++s) pre[c].s[s] = k == 0 ? v.s[s] : pre[c - 1].s[s] + v.s[s];
+      for (int64_t s = 0; s < kStripsPerTile; ++s) pre[c].s[s] = k == 0 ? v.s[s] : pre[c - 1].s[s] + v.s[s];
       k = k + 1 == width ? 0 : k + 1;
     }
   };
@@ -75,7 +74,7 @@ class WindowPlan {
     for (int64_t c = depth_ - 1, k = (depth_ - 1) % width_; c >= 0; --c) {  // k = c % width
       const Lanes v = value(c);
       const bool block_end = c == depth_ - 1 || k == width_ - 1;
-      for (int64_t s = 0; s < S; ++s) suf[c].s[s] = block_end ? v.s[s] : suf[c + 1].s[s] + v.s[s];
+      for (int64_t s = 0; s < kStripsPerTile; ++s) suf[c].s[s] = block_end ? v.s[s] : suf[c + 1].s[s] + v.s[s];
       k = k == 0 ? width_ - 1 : k - 1;
     }
   }

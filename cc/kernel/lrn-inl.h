@@ -1,8 +1,8 @@
 // Local Response Normalization over the channel axis: the forward and backward math, in one place.
 //
 // Pure C++17 over raw pointers and sizes (lrn_api.h): no framework types cross this boundary. lrn_simd.cc compiles
-// it once per SIMD target. The pieces sit beside it, one concern each: storage.h (vector types, loads, stores,
-// conversions), powers.h (n^-beta and 1/n), window.h (the window sums), tiles.h and rows.h (the two traversals).
+// it once per SIMD target. The pieces sit beside it, one concern each: storage-inl.h (vector types, loads, stores,
+// conversions), powers-inl.h (n^-beta and 1/n), window-inl.h (the window sums), tiles-inl.h and rows-inl.h (the two traversals).
 //
 // Threads share out tiles of kTileLanes lanes (pixels); each tile is computed one of two ways, with the same
 // formulas (normaliser, output, gradient_term, input_gradient):
@@ -22,11 +22,11 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernel/powers.h"
-#include "kernel/rows.h"
-#include "kernel/storage.h"
-#include "kernel/tiles.h"
-#include "kernel/window.h"
+#include "kernel/powers-inl.h"
+#include "kernel/rows-inl.h"
+#include "kernel/storage-inl.h"
+#include "kernel/tiles-inl.h"
+#include "kernel/window-inl.h"
 #include "lrn_api.h"
 
 namespace lrn {
@@ -54,7 +54,7 @@ struct FastPowers {
   }
   bool all_in_domain() const {
     bool all = true;
-    for (int64_t l = 0; l < L; ++l) all = all && in_domain[l];
+    for (int64_t l = 0; l < kStripLanes; ++l) all = all && in_domain[l];
     return all;
   }
 };
@@ -91,8 +91,8 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
     square_sums(x, t, plan, xs, pre, suf);
     with_powers<T, K>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
-        for (int64_t s = 0; s < S; ++s) {
-          vd block[L];
+        for (int64_t s = 0; s < kStripsPerTile; ++s) {
+          vd block[kStripLanes];
           for (int64_t j = 0; j < count; ++j) {
             const vd n = normaliser(p, plan.sum(pre, suf, c0 + j, s));
             block[j] = output(xs[c0 + j].s[s], powers(n, p.beta));
@@ -132,8 +132,8 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
     // t_c = g_c y_c / N_c, and the pieces of dx_c that do not need its window sum.
     with_powers<T, K>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
-        for (int64_t s = 0; s < S; ++s) {
-          vd g[L], out[L];
+        for (int64_t s = 0; s < kStripsPerTile; ++s) {
+          vd g[kStripLanes], out[kStripLanes];
           load_block(dy, t.strips[s], c0, count, g);
           load_block(y, t.strips[s], c0, count, out);
           for (int64_t j = 0; j < count; ++j) {
@@ -149,8 +149,8 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
     for (int64_t c = 0; c < depth; ++c) prefix.put(pre, c, ts[c]);
     plan.suffix(pre, suf, [&](int64_t c) { return ts[c]; });
     for_each_block(depth, [&](int64_t c0, int64_t count) {
-      for (int64_t s = 0; s < S; ++s) {
-        vd block[L];
+      for (int64_t s = 0; s < kStripsPerTile; ++s) {
+        vd block[kStripLanes];
         for (int64_t j = 0; j < count; ++j) {
           const int64_t c = c0 + j;
           block[j] = input_gradient(gs[c].s[s], scale[c].s[s], xs[c].s[s], plan.sum(pre, suf, c, s), coefficient);
@@ -163,7 +163,7 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Rows (rows.h): the same formulas, with the direct window sums.
+// Rows (rows-inl.h): the same formulas, with the direct window sums.
 template <class T, BetaKind K>
 bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
   const RowRuns runs(layout, p, 1, 1);
@@ -174,7 +174,7 @@ bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
     load_squares(x + first, size, r, xs, squares);
     with_powers<T, K>([&](auto& powers) {
-      for (int64_t c = 0; c < size; c += L) {
+      for (int64_t c = 0; c < size; c += kStripLanes) {
         const vd n = normaliser(p, runs.window(squares, c));
         store_run(y + first, c, size, output(load<vd>(xs + c), powers(n, p.beta)));
       }
@@ -198,7 +198,7 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
     load_squares(x + first, size, r, xs, squares);
     with_powers<T, K>([&](auto& powers) {
-      for (int64_t c = 0; c < size; c += L) {
+      for (int64_t c = 0; c < size; c += kStripLanes) {
         const Powers n = powers(normaliser(p, runs.window(squares, c)), p.beta);
         const vd g = load_run(dy + first, c, size);
         store(gs + c, g);
@@ -207,8 +207,8 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
       }
     });
     // The lanes past the run's end hold g y / N of zero padding, which may be 0 / 0: they must read as zero.
-    for (int64_t c = size; c < (size + L - 1) / L * L; ++c) terms[r + c] = 0.0;
-    for (int64_t c = 0; c < size; c += L) {
+    for (int64_t c = size; c < (size + kStripLanes - 1) / kStripLanes * kStripLanes; ++c) terms[r + c] = 0.0;
+    for (int64_t c = 0; c < size; c += kStripLanes) {
       const vd gradient = input_gradient(load<vd>(gs + c), load<vd>(scale + c), load<vd>(xs + c),
                                          runs.window(terms, c), coefficient);
       store_run(dx + first, c, size, gradient);

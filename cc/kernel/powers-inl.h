@@ -7,7 +7,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "kernel/storage.h"
+#include "kernel/storage-inl.h"
 
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -61,6 +61,8 @@ inline vd reciprocal_fast(vd d) {
 
 // ln 2 split so that k * kLn2Hi is exact for every exponent k of a double; adding and subtracting kRound rounds a
 // double to an integer.
+constexpr double kLog2E = 1.4426950408889634;  // 1 / ln 2
+constexpr double kLn2 = 0.6931471805599453;
 constexpr double kLn2Hi = 6.93147180369123816490e-01;
 constexpr double kLn2Lo = 1.90821492927058770002e-10;
 constexpr double kRound = 0x1.8p52;
@@ -110,7 +112,7 @@ inline vd exp2_int(vd k) { return (vd)((vq)(k + (0x1p52 + 1023.0)) << 52); }
 inline vd exp_v(vd t) {
   t = t > 710.0 ? vd{} + 710.0 : t;  // NaN fails both comparisons and flows through
   t = t < -746.0 ? vd{} - 746.0 : t;
-  const vd k = (t * 1.4426950408889634 + kRound) - kRound;
+  const vd k = (t * kLog2E + kRound) - kRound;
   const vd r = (t - k * kLn2Hi) - k * kLn2Lo;  // |r| <= ln(2) / 2
   // Taylor series to r^13 / 13!: the first omitted term is below 4e-18.
   const vd p = horner(r, 1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320,
@@ -126,8 +128,8 @@ inline vd exp_v(vd t) {
 inline vd exp_fast(vd t) {
   t = t > 709.0 ? vd{} + 709.0 : t;
   t = t < -708.0 ? vd{} - 708.0 : t;
-  const vd k = (t * 1.4426950408889634 + kRound) - kRound;
-  const vd r = t - k * 0.6931471805599453;  // |r| <= ln(2) / 2; the rounding of k ln 2 costs below 1e-13
+  const vd k = (t * kLog2E + kRound) - kRound;
+  const vd r = t - k * kLn2;  // |r| <= ln(2) / 2; the rounding of k ln 2 costs below 1e-13
   // Degree 7, interpolating e^r at the Chebyshev points of [-ln(2)/2, ln(2)/2]: near-minimax, max relative error
   // 5.5e-11 there (numpy.polynomial.chebyshev.chebinterpolate, converted to powers of r).
   const vd p = horner(r, 9.999999999595622e-01, 9.999999999955115e-01, 5.000000107728596e-01, 1.6666666786284912e-01,
@@ -164,8 +166,8 @@ inline Powers exact_powers(vd n, double beta) {
   }
 }
 
-// Fast: no sqrt or division instruction. Those dominated the float32 forward under perf (AlexNet LRN1's shape),
-// and the fast path brought its forward from 16 to 10 ms in `python -m lrn_op.bench`. Not Precise, the relative error is about 1e-8: far below float32's half ulp (6e-8), so
+// Fast: no sqrt or division instruction, since those dominate the float32 forward (cc/kernel/PERFORMANCE.md). Not
+// Precise, the relative error is about 1e-8: far below float32's half ulp (6e-8), so
 // for float32 and the half types the result still rounds as the exact one does but for rare ties. Precise (double
 // storage), it is a few double ulps.
 template <BetaKind K, bool Precise>

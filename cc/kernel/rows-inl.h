@@ -7,8 +7,8 @@
 #include <memory>
 #include <new>
 
-#include "kernel/storage.h"
-#include "kernel/window.h"
+#include "kernel/storage-inl.h"
+#include "kernel/window-inl.h"
 
 namespace lrn {
 namespace LRN_ISA {
@@ -17,37 +17,37 @@ namespace LRN_ISA {
 // Rows: NHWC with a radius of at most kDirectRadius. The lanes run along the channels of the pixels, and each
 // window is added up directly from a zero-padded copy of its terms: 2r adds per vector, where a tile pays for two
 // transposes and the prefix / suffix passes. These sums never subtract either, so they keep the accuracy and the
-// NaN locality of WindowPlan's sums. The two paths cost the same near r = 5 or 6 (the kernel timed alone on AVX-512,
-// 16x32x32x128 float32: rows 1.17 and 1.24 ns per element, tiles 1.15 and 1.21), so rows take r <= 6.
+// NaN locality of WindowPlan's sums. The two paths cost the same near r = 5 or 6 (cc/kernel/PERFORMANCE.md), so
+// rows take r <= 6.
 //
-// A row shorter than one vector would leave most lanes idle, so rows shorter than L are taken a tile (kTileLanes
-// rows, contiguous in memory) at a time as one run, and a mask per vector and offset keeps every window inside its
-// own row (`depth 3` in `python -m lrn_op.bench --sweep` ran at 0.3x TF one row at a time, 2.2x as runs).
+// A row shorter than one vector would leave most lanes idle, so rows shorter than kStripLanes are taken a tile
+// (kTileLanes rows, contiguous in memory) at a time as one run, and a mask per vector and offset keeps every window
+// inside its own row.
 constexpr int64_t kDirectRadius = 6;
 
 inline bool use_rows(const Layout& layout, const Params& p) {
   return layout.inner == 1 && effective_radius(p.depth_radius, layout.depth) <= kDirectRadius;
 }
 
-// L values of a run from index c, as doubles; values past `size` read as zero.
+// kStripLanes values of a run from index c, as doubles; values past `size` read as zero.
 template <class T>
 inline vd load_run(const T* run_typed, int64_t c, int64_t size) {
   using Store = Storage<T>;
   using V = typename Store::vec;
   const auto* run = reinterpret_cast<const typename Store::raw*>(run_typed);
-  if (c + L <= size) return Store::widen(load<V>(run + c));
+  if (c + kStripLanes <= size) return Store::widen(load<V>(run + c));
   V v{};
   std::memcpy(&v, run + c, sizeof(typename Store::raw) * static_cast<size_t>(size - c));
   return Store::widen(v);
 }
 
-// Writes the values [c, min(c + L, size)) of a run.
+// Writes the values [c, min(c + kStripLanes, size)) of a run.
 template <class T>
 inline void store_run(T* run_typed, int64_t c, int64_t size, vd value) {
   using Store = Storage<T>;
   using V = typename Store::vec;
   auto* run = reinterpret_cast<typename Store::raw*>(run_typed);
-  if (c + L <= size) {
+  if (c + kStripLanes <= size) {
     store(run + c, Store::narrow(value));  // no named copy here: one would be spilled to the stack for the memcpy
   } else {
     const V v = Store::narrow(value);
@@ -61,11 +61,11 @@ class RowRuns {
   RowRuns(const Layout& layout, const Params& p, int64_t plain, int64_t padded)
       : depth_(layout.depth),
         radius_(effective_radius(p.depth_radius, layout.depth)),
-        rows_per_run_(layout.depth < L ? kTileLanes : 1),
+        rows_per_run_(layout.depth < kStripLanes ? kTileLanes : 1),
         size_(rows_per_run_ * depth_),
-        padded_size_((size_ + L - 1) / L * L) {
-    const int64_t masks = rows_per_run_ > 1 ? padded_size_ / L * (2 * radius_ + 1) : 0;
-    const int64_t doubles = plain * padded_size_ + padded * (padded_size_ + 2 * radius_) + masks * L;
+        padded_size_((size_ + kStripLanes - 1) / kStripLanes * kStripLanes) {
+    const int64_t masks = rows_per_run_ > 1 ? padded_size_ / kStripLanes * (2 * radius_ + 1) : 0;
+    const int64_t doubles = plain * padded_size_ + padded * (padded_size_ + 2 * radius_) + masks * kStripLanes;
     buffer_.reset(new (std::nothrow) double[static_cast<size_t>(doubles)]());
     if (!buffer_) return;
     masks_ = reinterpret_cast<vq*>(buffer_.get() + plain * padded_size_ + padded * (padded_size_ + 2 * radius_));
@@ -73,8 +73,8 @@ class RowRuns {
     for (int64_t m = 0; m < masks / (2 * radius_ + 1); ++m) {
       for (int64_t k = 0; k <= 2 * radius_; ++k) {
         vq mask{};
-        for (int64_t l = 0; l < L; ++l) {
-          const int64_t channel = (m * L + l) % depth_ + k - radius_;
+        for (int64_t l = 0; l < kStripLanes; ++l) {
+          const int64_t channel = (m * kStripLanes + l) % depth_ + k - radius_;
           mask[l] = channel >= 0 && channel < depth_ ? ~0ull : 0ull;
         }
         store(masks_ + m * (2 * radius_ + 1) + k, mask);
@@ -99,11 +99,11 @@ class RowRuns {
     }
   }
 
-  // The window sums at values [c, c + L) of a run, from padded[r + i] = term_i (zero past the run), added left to
+  // The window sums at values [c, c + kStripLanes) of a run, from padded[r + i] = term_i (zero past the run), added left to
   // right. Like WindowPlan's, they never subtract. In runs of several rows the masks drop the terms of neighbouring
   // rows: an AND, so even a NaN there stays out.
   vd window(const double* padded, int64_t c) const {
-    const vq* mask = masks_ + c / L * (2 * radius_ + 1);
+    const vq* mask = masks_ + c / kStripLanes * (2 * radius_ + 1);
     vd sum{};
     for (int64_t k = 0; k <= 2 * radius_; ++k) {
       const vd term = load<vd>(padded + c + k);
@@ -121,7 +121,7 @@ class RowRuns {
 // x into xs and x^2 into the padded squares, for one run.
 template <class T>
 inline void load_squares(const T* x, int64_t size, int64_t r, double* xs, double* squares) {
-  for (int64_t c = 0; c < size; c += L) {
+  for (int64_t c = 0; c < size; c += kStripLanes) {
     const vd v = load_run(x, c, size);
     store(xs + c, v);
     store(squares + r + c, v * v);
