@@ -16,6 +16,7 @@ set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mkdir -p "${1:-/var/tmp/lrn_op-aarch64}" && cd "${1:-/var/tmp/lrn_op-aarch64}" && pwd)
 shift || true
+commit=$(git -C "$project" rev-parse HEAD)  # what is built and what is tested: the same commit
 sysroot=$work/sysroot
 site=$work/site-packages
 python=$sysroot/usr/bin/python3.11
@@ -87,7 +88,7 @@ set(CMAKE_CXX_FLAGS_INIT "-idirafter $sysroot/usr/include")
 EOF
 rm -rf "$work/src" "$work/dist"
 mkdir -p "$work/src" "$work/dist"
-git -C "$project" archive HEAD | tar -x -C "$work/src"
+git -C "$project" archive "$commit" | tar -x -C "$work/src"
 (cd "$work/src" && CMAKE_TOOLCHAIN_FILE=$work/aarch64.cmake SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000} \
   aarch64 -m pip wheel . --no-deps --no-build-isolation -w "$work/dist/raw" -q)
 aarch64 -m auditwheel repair --exclude libtensorflow_framework.so.2 --plat manylinux_2_27_aarch64 \
@@ -101,7 +102,7 @@ say "testing $(basename "$wheel") under qemu"
 aarch64_pip --no-deps --upgrade "$wheel"
 rm -rf "$work/run"
 mkdir -p "$work/run"
-git -C "$project" archive HEAD tests README.md pyproject.toml | tar -x -C "$work/run"
+git -C "$project" archive "$commit" tests README.md pyproject.toml | tar -x -C "$work/run"
 (cd /tmp && aarch64 -m lrn_op)
 if [ $# -eq 0 ]; then set -- tests -m "not compiles"; fi
 (cd "$work/run" && aarch64 -m pytest -q "$@") | tee "$work/pytest.log"

@@ -2,7 +2,7 @@
 import keras
 import tensorflow as tf
 
-from lrn_op import _params, ops
+from lrn_op import _checks, ops
 
 _DATA_FORMATS = {"channels_last": "NHWC", "channels_first": "NCHW"}
 _PORTABLE_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
@@ -47,7 +47,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         if portable and data_format != "channels_last":
             raise ValueError("portable=True needs data_format='channels_last': TensorFlow's own LRN is NHWC only; "
                              f"got {data_format!r}")
-        checked = _params.check(depth_radius, bias, alpha, beta)
+        checked = _checks.check(depth_radius, bias, alpha, beta)
         self.depth_radius = checked["depth_radius"]
         self.bias = checked["bias"]
         self.alpha = checked["alpha"]

@@ -7,20 +7,20 @@ Lists, scalars and integer arrays become float32, as the TF front end converts t
 import numpy as np
 
 import lrn_op
-from lrn_op import _params
+from lrn_op import _checks
 
 try:
     from lrn_op import _lrn_numpy
 except ImportError as error:
     raise lrn_op._not_built(error) from None
 
-_params.check_simd_request(_lrn_numpy.simd_path())
+_checks.check_simd_request(_lrn_numpy.simd_path())
 
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def _as_input(name, value, dtype=None):
-    _params.refuse_complex(name, value)
+    _checks.refuse_complex(name, value)
     if isinstance(value, np.ndarray):
         array = value.astype(dtype or np.float32) if value.dtype.kind in "iu" else value
     else:
@@ -36,7 +36,7 @@ def _as_input(name, value, dtype=None):
 
 
 def _params_of(depth_radius, bias, alpha, beta, data_format):
-    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
+    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
     params = _lrn_numpy.Params(attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"])
     return params, attrs["data_format"] == "NCHW"
 

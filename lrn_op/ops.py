@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 
-from lrn_op import _composite, _loader, _params
+from lrn_op import _checks, _loader, _stock_ops
 
 gen_lrn_ops = _loader.load_ops()
 
@@ -49,11 +49,11 @@ def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.
       >>> lrn_op.local_response_normalization(x, depth_radius=2, bias=0.0, alpha=1.0, beta=1.0)[0, 0, 0, 0]
       0.071428575
     """
-    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
+    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
     input = _input(input, "input")
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalization"):
-            return _composite.local_response_normalization(input, **attrs)
+            return _stock_ops.local_response_normalization(input, **attrs)
     return gen_lrn_ops.lrn_op_local_response_normalization(input, name=name, **_op_attrs(attrs))
 
 
@@ -74,7 +74,7 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
       The gradient with respect to `input_image`:
       `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
     """
-    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
+    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
     input_grads = _input(input_grads, "input_grads")
     input_image = _input(input_image, "input_image", input_grads.dtype)
     output_image = _input(output_image, "output_image", input_grads.dtype)
@@ -84,7 +84,7 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
                             f"got {tensor.dtype.name}")
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalizationGrad"):
-            return _composite.local_response_normalization_grad(input_grads, input_image, output_image,
+            return _stock_ops.local_response_normalization_grad(input_grads, input_image, output_image,
                                                                 **attrs)
     return gen_lrn_ops.lrn_op_local_response_normalization_grad(input_grads, input_image, output_image, name=name,
                                                                 **_op_attrs(attrs))
@@ -99,7 +99,7 @@ def load_ops():
 def _in_xla_context():
     """Whether ops created now will be compiled by XLA (tf.function(jit_compile=True), Keras jit_compile=True).
 
-    XLA has no kernel for a custom op, so there the wrappers build the same math from stock TF ops (_composite);
+    XLA has no kernel for a custom op, so there the wrappers build the same math from stock TF ops (_stock_ops);
     everywhere else the custom kernels run.
     """
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
@@ -112,7 +112,7 @@ def _input(value, name, default=tf.float32):
     """An op input as a tensor. Tensors and float arrays keep their dtype; Python lists, numbers and integer arrays
     become the default (float32), as tf.nn.lrn converts them. Converting here rather than in the generated wrapper
     matters: TF's eager fast path has been seen to turn a float64 numpy array into float32 once other ops ran."""
-    _params.refuse_complex(name, value)
+    _checks.refuse_complex(name, value)
     if tf.is_tensor(value):
         tensor = value
     elif isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "fV":  # "V": ml_dtypes.bfloat16
@@ -127,16 +127,16 @@ def _input(value, name, default=tf.float32):
 def _op_attrs(attrs):
     """The op attributes for checked parameters: bias, alpha and beta go both as float32 attributes and, exact, as
     exact_bias_alpha_beta (cc/tf_ops.cc)."""
-    return {**attrs, "exact_bias_alpha_beta": _params.exact_text(attrs)}
+    return {**attrs, "exact_bias_alpha_beta": _checks.exact_text(attrs)}
 
 
 def _attrs_of(op):
-    """The parameters an op computes with, as `_params.check` returns them: those of lrn_op's ops, at double
+    """The parameters an op computes with, as `_checks.check` returns them: those of lrn_op's ops, at double
     precision where the op carries them, or those of TF's LRN / LRNGrad (float32, NHWC, no data_format)."""
     attrs = {key: op.get_attr(key) for key in ("depth_radius", "bias", "alpha", "beta")}
     if op.type in ("LRN", "LRNGrad"):
         return {**attrs, "data_format": "NHWC"}
-    attrs.update(_params.parse_exact_text(op.get_attr("exact_bias_alpha_beta").decode()))
+    attrs.update(_checks.parse_exact_text(op.get_attr("exact_bias_alpha_beta").decode()))
     return {**attrs, "data_format": op.get_attr("data_format").decode()}
 
 
@@ -150,4 +150,4 @@ def _forward_gradient(op, grad):
 def _second_derivative(op, grad):
     """The gradient of the gradient op, for nested tapes: Hessian-vector products, gradient penalties. It serves
     TF's LRNGrad too, once lrn_op.replace_builtin() registers it."""
-    return _composite.grad_of_grad(grad, *op.inputs, **_attrs_of(op))
+    return _stock_ops.grad_of_grad(grad, *op.inputs, **_attrs_of(op))
