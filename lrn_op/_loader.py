@@ -1,4 +1,5 @@
 """Loads the compiled TF libraries, after checking that they were built against this TensorFlow."""
+import importlib
 from pathlib import Path
 
 import tensorflow as tf
@@ -16,7 +17,7 @@ def _check_build():
     except ImportError as error:
         raise lrn_op._not_built(error) from None
 
-    import lrn_op.numpy  # noqa: F401  (its import says once if LRN_OP_SIMD asks for a path that does not run)
+    importlib.import_module("lrn_op.numpy")  # its import says once if LRN_OP_SIMD asks for a path that does not run
 
     built, running = _build_info.TF_VERSION, tf.__version__
     if _major_minor(built) != _major_minor(running):

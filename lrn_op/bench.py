@@ -5,9 +5,12 @@
     python -m lrn_op.bench --plot out.png  # also draw the table (needs matplotlib: pip install lrn_op[plot])
     python -m lrn_op.bench --model         # a small AlexNet-style network end to end: inference, training step
 
-Runs are interleaved (ours, TF, copy, ours, TF, copy, ...) so that drifts in machine load hit every column alike,
-and each figure is the median of --runs timed runs after --warmup untimed ones. "copy" is tf.raw_ops.DeepCopy of
-the same tensor: the memory floor for an op that reads its input once and writes its output once.
+Runs are interleaved, and the order of the columns turns by one each round (ours, TF, copy; TF, copy, ours; ...),
+so that drifts in machine load and the state one call leaves for the next hit every column alike. Each figure is
+the median of --runs timed runs after --warmup untimed ones, with [min-max] of those runs beside it. "copy" is
+tf.raw_ops.DeepCopy of the same tensor: the memory floor for an op that reads its input once and writes its output
+once. Forward+backward reads four tensors (x; then dy, x, y) and writes two (y, dx): its floor is three copies, and
+"fwd+bwd/3 copies" is its ratio to that floor.
 
 A second table times tf.nn.local_response_normalization after lrn_op.replace_builtin(), which cannot be undone, so
 it runs in a process of its own (`--replaced`) and is compared with the copy timed in that same process.
@@ -51,8 +54,9 @@ CASES = [
     Case("TF defaults", (16, 32, 32, 64), 5, 1.0, 1.0, 0.5),
 ]
 
-# Regimes beyond the reference shapes. TF has no float64 LRN and no NCHW LRN on the CPU, so those rows time TF on
-# float32 NHWC data of the same size: what a user would otherwise have to run.
+# Regimes beyond the reference shapes. For NCHW, TF's column times what a TF user runs: a transpose to NHWC,
+# tf.nn.lrn, and a transpose back. TF has no CPU LRN for float64 or bfloat16: those rows have no TF column and stay
+# out of the "vs TF" geomeans.
 SWEEP = [
     Case("radius 0", (16, 28, 28, 96), 0, 1.0, 1e-4, 0.75),
     Case("radius 1", (16, 28, 28, 96), 1, 1.0, 1e-4, 0.75),
@@ -72,6 +76,8 @@ SWEEP = [
 ]
 
 COLUMNS = ("ours_fwd", "tf_fwd", "ours_fwdbwd", "tf_fwdbwd", "copy")
+# The dtypes TF's CPU LRN runs.
+TF_DTYPES = ("float16", "float32")
 # In a process after replace_builtin(), "tf_*" time TF's own op running lrn_op's kernels.
 REPLACED_COLUMNS = ("tf_fwd", "tf_fwdbwd", "copy")
 
@@ -79,10 +85,14 @@ REPLACED_COLUMNS = ("tf_fwd", "tf_fwdbwd", "copy")
 @dataclass
 class Row:
     case: Case
-    ms: dict = field(default_factory=dict)
+    ms: dict = field(default_factory=dict)  # column: median milliseconds
+    spread: dict = field(default_factory=dict)  # column: (min, max) milliseconds
 
     def ratio(self, slower, faster):
         return self.ms[slower] / self.ms[faster]
+
+    def has_tf(self):
+        return "tf_fwd" in self.ms
 
 
 def _gradient(fn, x, dy):
@@ -101,9 +111,6 @@ def _variants(case):
     rng = np.random.default_rng(0)
     data = rng.standard_normal(case.shape).astype(np.float32)
     upstream = rng.standard_normal(case.shape).astype(np.float32)
-    # TF's LRN runs on float32 NHWC where our case asks for what TF cannot do on the CPU (see SWEEP).
-    tf_dtype = case.dtype if case.dtype in ("float16", "float32") else "float32"
-    x_tf, dy_tf = tf.constant(data, tf_dtype), tf.constant(upstream, tf_dtype)
     if case.data_format == "NCHW":
         data, upstream = data.transpose(0, 3, 1, 2), upstream.transpose(0, 3, 1, 2)
     x, dy = tf.constant(data, case.dtype), tf.constant(upstream, case.dtype)
@@ -112,15 +119,21 @@ def _variants(case):
         return lrn_op.local_response_normalization(t, **case.params(), data_format=case.data_format)
 
     def theirs(t):
+        if case.data_format == "NCHW":
+            nhwc = tf.nn.local_response_normalization(tf.transpose(t, [0, 2, 3, 1]), **case.params())
+            return tf.transpose(nhwc, [0, 3, 1, 2])
         return tf.nn.local_response_normalization(t, **case.params())
 
-    return {
+    variants = {
         "ours_fwd": lambda: ours(x),
-        "tf_fwd": lambda: theirs(x_tf),
+        "tf_fwd": lambda: theirs(x),
         "ours_fwdbwd": lambda: _gradient(ours, x, dy),
-        "tf_fwdbwd": lambda: _gradient(theirs, x_tf, dy_tf),
+        "tf_fwdbwd": lambda: _gradient(theirs, x, dy),
         "copy": lambda: tf.raw_ops.DeepCopy(x=x),
     }
+    if case.dtype not in TF_DTYPES:
+        del variants["tf_fwd"], variants["tf_fwdbwd"]
+    return variants
 
 
 def measure(cases, runs=7, warmup=2, progress=None, columns=COLUMNS):
@@ -130,21 +143,25 @@ def measure(cases, runs=7, warmup=2, progress=None, columns=COLUMNS):
         if progress:
             progress(f"[{index}/{len(cases)}] {case.name} {list(case.shape)} {case.dtype} {case.data_format}")
         variants = _variants(case)
-        rows.append(Row(case, _interleaved_medians({key: variants[key] for key in columns}, runs, warmup)))
+        samples = _interleaved_samples({key: variants[key] for key in columns if key in variants}, runs, warmup)
+        rows.append(Row(case, {key: statistics.median(values) for key, values in samples.items()},
+                        {key: (min(values), max(values)) for key, values in samples.items()}))
     return rows
 
 
-def _interleaved_medians(calls, runs, warmup):
-    """Runs the zero-argument callables in turn, warmup + runs rounds, and returns the median milliseconds of each
-    over the timed rounds. Interleaving lets drifts in machine load hit every callable alike."""
-    samples = {key: [] for key in calls}
+def _interleaved_samples(calls, runs, warmup):
+    """Runs the zero-argument callables in turn, warmup + runs rounds, and returns the milliseconds of each timed
+    round per callable. Interleaving lets drifts in machine load hit every callable alike; the order turns by one
+    each round, so that none always runs after the same neighbour."""
+    keys = list(calls)
+    samples = {key: [] for key in keys}
     for run in range(warmup + runs):
-        for key, call in calls.items():
+        for key in keys[run % len(keys):] + keys[:run % len(keys)]:
             start = time.perf_counter()
-            call()
+            calls[key]()
             if run >= warmup:
                 samples[key].append((time.perf_counter() - start) * 1e3)
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return samples
 
 
 def model_rows(runs=7, warmup=2, batch=32):
@@ -187,9 +204,9 @@ def model_rows(runs=7, warmup=2, batch=32):
     rows = []
     for what in ("inference", "training step"):
         # .numpy() waits for the result, so that each sample times the whole step.
-        ms = _interleaved_medians({name: lambda name=name: steps[name][what]().numpy() for name in steps}, runs,
-                                  warmup)
-        rows.append((what, ms["tf"], ms["lrn_op"]))
+        samples = _interleaved_samples({name: lambda name=name: steps[name][what]().numpy() for name in steps}, runs,
+                                       warmup)
+        rows.append((what, statistics.median(samples["tf"]), statistics.median(samples["lrn_op"])))
     return rows
 
 
@@ -205,25 +222,38 @@ def geomean(values):
 
 
 def format_table(rows, full=True):
+    """One line per case: medians with [min-max] beside them, and the ratios. A case TF cannot run has "-" in TF's
+    columns and stays out of the "vs TF" geomeans."""
     header = ["case", "shape", "copy ms", "fwd ms", "TF fwd ms", "fwd vs TF", "fwd/copy"]
     if full:
-        header += ["fwd+bwd ms", "TF fwd+bwd ms", "fwd+bwd vs TF"]
+        header += ["fwd+bwd ms", "TF fwd+bwd ms", "fwd+bwd vs TF", "fwd+bwd/3 copies"]
     lines = [header]
+
+    def timing(row, column):
+        if column not in row.ms:
+            return "-"
+        low, high = row.spread[column]
+        return f"{row.ms[column]:.2f} [{low:.2f}-{high:.2f}]"
+
+    def versus_tf(row, column):
+        return f"{row.ratio('tf_' + column, 'ours_' + column):.1f}x" if row.has_tf() else "no TF kernel"
+
     for row in rows:
-        ms, case = row.ms, row.case
+        case = row.case
         label = case.name if (case.dtype, case.data_format) == ("float32", "NHWC") else (
             f"{case.name} ({case.dtype} {case.data_format})")
-        line = [label, "x".join(map(str, case.shape)), f"{ms['copy']:.2f}", f"{ms['ours_fwd']:.2f}",
-                f"{ms['tf_fwd']:.2f}", f"{row.ratio('tf_fwd', 'ours_fwd'):.1f}x",
-                f"{row.ratio('ours_fwd', 'copy'):.2f}"]
+        line = [label, "x".join(map(str, case.shape)), timing(row, "copy"), timing(row, "ours_fwd"),
+                timing(row, "tf_fwd"), versus_tf(row, "fwd"), f"{row.ratio('ours_fwd', 'copy'):.2f}"]
         if full:
-            line += [f"{ms['ours_fwdbwd']:.2f}", f"{ms['tf_fwdbwd']:.2f}",
-                     f"{row.ratio('tf_fwdbwd', 'ours_fwdbwd'):.1f}x"]
+            line += [timing(row, "ours_fwdbwd"), timing(row, "tf_fwdbwd"), versus_tf(row, "fwdbwd"),
+                     f"{row.ms['ours_fwdbwd'] / (3 * row.ms['copy']):.2f}"]
         lines.append(line)
-    summary = ["geomean", "", "", "", "", f"{geomean(r.ratio('tf_fwd', 'ours_fwd') for r in rows):.1f}x",
+    with_tf = [r for r in rows if r.has_tf()]
+    summary = ["geomean", "", "", "", "", f"{geomean(r.ratio('tf_fwd', 'ours_fwd') for r in with_tf):.1f}x",
                f"{geomean(r.ratio('ours_fwd', 'copy') for r in rows):.2f}"]
     if full:
-        summary += ["", "", f"{geomean(r.ratio('tf_fwdbwd', 'ours_fwdbwd') for r in rows):.1f}x"]
+        summary += ["", "", f"{geomean(r.ratio('tf_fwdbwd', 'ours_fwdbwd') for r in with_tf):.1f}x",
+                    f"{geomean(r.ms['ours_fwdbwd'] / (3 * r.ms['copy']) for r in rows):.2f}"]
     lines.append(summary)
     return _layout(lines)
 
@@ -272,6 +302,7 @@ def _pyplot():
 
 def plot(rows, path):
     plt = _pyplot()
+    rows = [row for row in rows if row.has_tf()]
     names = [row.case.name for row in rows]
     positions = np.arange(len(rows))
     figure, axis = plt.subplots(figsize=(max(6, 1.3 * len(rows)), 4))
@@ -322,7 +353,7 @@ def main(argv=None):
     cases = SWEEP if args.sweep else CASES
     if args.replaced:
         lrn_op.replace_builtin()
-        rows = measure([c for c in cases if c.dtype in ("float16", "float32") and c.data_format == "NHWC"],
+        rows = measure([c for c in cases if c.dtype in TF_DTYPES and c.data_format == "NHWC"],
                        args.runs, args.warmup, progress, columns=REPLACED_COLUMNS)
         print(json.dumps({row.case.name: row.ms for row in rows}))
         return
@@ -330,7 +361,7 @@ def main(argv=None):
     replaced = measure_replaced(args.sweep, args.runs, args.warmup)
     print(f"lrn_op {lrn_op.__version__}, TensorFlow {tf.__version__}, SIMD path {lrn_op.numpy.simd_path()}, "
           f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} intra-op threads "
-          f"on {__import__('os').cpu_count()} cores; median of {args.runs} runs, milliseconds")
+          f"on {__import__('os').cpu_count()} cores; milliseconds, median of {args.runs} runs [min-max]")
     print(format_table(rows))
     print("\ntf.nn.local_response_normalization after lrn_op.replace_builtin(), timed in a process of its own:")
     print(format_replaced_table(rows, replaced))

@@ -142,3 +142,23 @@ def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs():
     assert result.returncode == 0, result.stderr[-2000:]
     assert (f"LRN_OP_SIMD='{lacking[-1]}' asks for a path this CPU cannot run: lrn_op runs the "
             f"{result.stdout.split()[-1]} path") in result.stderr
+
+
+def test_bench_turns_the_column_order_and_keeps_cases_without_tf_out_of_the_tf_geomean():
+    from lrn_op import bench
+
+    order = []
+    bench._interleaved_samples({key: (lambda key=key: order.append(key)) for key in "abc"}, runs=2, warmup=1)
+    assert "".join(order) == "abcbcacab"
+
+    def row(case, ms):
+        return bench.Row(case, ms, {column: (value, value) for column, value in ms.items()})
+
+    with_tf = row(bench.CASES[0], {"ours_fwd": 1.0, "tf_fwd": 4.0, "ours_fwdbwd": 2.0, "tf_fwdbwd": 10.0, "copy": 0.5})
+    float64 = row(bench.Case("float64", (1, 2, 2, 8), 2, 1.0, 1.0, 0.75, "float64"),
+                  {"ours_fwd": 1.0, "ours_fwdbwd": 3.0, "copy": 0.5})
+    lines = bench.format_table([with_tf, float64]).splitlines()
+    assert lines[3].count("no TF kernel") == 2
+    geomean = [cell.strip() for cell in lines[-1].split("|")]
+    assert geomean[5] == "4.0x" and geomean[9] == "5.0x"  # the float64 row left out
+    assert geomean[10] == "1.63"  # fwd+bwd over three copies: (2 / 1.5 * 3 / 1.5) ** 0.5
