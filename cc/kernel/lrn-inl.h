@@ -1,8 +1,9 @@
 // Local Response Normalization over the channel axis: the forward and backward math, in one place.
 //
-// Pure C++17 over raw pointers and sizes (lrn_api.h): no framework types cross this boundary. lrn_simd.cc compiles
-// it once per SIMD target. The pieces sit beside it, one concern each: storage-inl.h (vector types, loads, stores,
-// conversions), powers-inl.h (n^-beta and 1/n), window-inl.h (the window sums), tiles-inl.h and rows-inl.h (the two traversals).
+// Pure C++17 over raw pointers and sizes (lrn_api.h): no framework types cross this boundary. lrn_simd.cc compiles it
+// once per SIMD target. The pieces sit beside it, one concern each: storage-inl.h (vector types, loads, stores,
+// conversions), powers-inl.h (n^-beta and 1/n), window-inl.h (the window sums), tiles-inl.h and rows-inl.h (the two
+// traversals).
 //
 // Threads share out tiles of kTileLanes lanes (pixels); each tile is computed one of two ways, with the same
 // formulas (normaliser, output, gradient_term, input_gradient):
@@ -87,8 +88,8 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
   Lanes* pre = xs + depth + 1;
   Lanes* suf = pre + depth + 1;
   for (int64_t tile = begin; tile < end; ++tile) {
-    const Tile t = make_tile(layout, tile);
-    square_sums(x, t, plan, xs, pre, suf);
+    const Tile pixels = make_tile(layout, tile);
+    square_sums(x, pixels, plan, xs, pre, suf);
     with_powers<T, K>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
         for (int64_t s = 0; s < kStripsPerTile; ++s) {
@@ -97,7 +98,7 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
             const vd n = normaliser(p, plan.sum(pre, suf, c0 + j, s));
             block[j] = output(xs[c0 + j].s[s], powers(n, p.beta));
           }
-          store_block(y, t.strips[s], c0, count, block);
+          store_block(y, pixels.strips[s], c0, count, block);
         }
       });
     });
@@ -127,15 +128,15 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
   Lanes* suf = pre + depth + 1;
   const double coefficient = -2.0 * p.alpha * p.beta;
   for (int64_t tile = begin; tile < end; ++tile) {
-    const Tile t = make_tile(layout, tile);
-    square_sums(x, t, plan, xs, pre, suf);
+    const Tile pixels = make_tile(layout, tile);
+    square_sums(x, pixels, plan, xs, pre, suf);
     // t_c = g_c y_c / N_c, and the pieces of dx_c that do not need its window sum.
     with_powers<T, K>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
         for (int64_t s = 0; s < kStripsPerTile; ++s) {
           vd g[kStripLanes], out[kStripLanes];
-          load_block(dy, t.strips[s], c0, count, g);
-          load_block(y, t.strips[s], c0, count, out);
+          load_block(dy, pixels.strips[s], c0, count, g);
+          load_block(y, pixels.strips[s], c0, count, out);
           for (int64_t j = 0; j < count; ++j) {
             const Powers n = powers(normaliser(p, plan.sum(pre, suf, c0 + j, s)), p.beta);
             gs[c0 + j].s[s] = g[j];
@@ -155,7 +156,7 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
           const int64_t c = c0 + j;
           block[j] = input_gradient(gs[c].s[s], scale[c].s[s], xs[c].s[s], plan.sum(pre, suf, c, s), coefficient);
         }
-        store_block(dx, t.strips[s], c0, count, block);
+        store_block(dx, pixels.strips[s], c0, count, block);
       }
     });
   }

@@ -99,9 +99,9 @@ class RowRuns {
     }
   }
 
-  // The window sums at values [c, c + kStripLanes) of a run, from padded[r + i] = term_i (zero past the run), added left to
-  // right. Like WindowPlan's, they never subtract. In runs of several rows the masks drop the terms of neighbouring
-  // rows: an AND, so even a NaN there stays out.
+  // The window sums at values [c, c + kStripLanes) of a run, from padded[r + i] = term_i (zero past the run), added
+  // left to right. Like WindowPlan's, they never subtract. In runs of several rows the masks drop the terms of
+  // neighbouring rows: an AND, so even a NaN there stays out.
   vd window(const double* padded, int64_t c) const {
     const vq* mask = masks_ + c / kStripLanes * (2 * radius_ + 1);
     vd sum{};

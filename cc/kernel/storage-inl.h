@@ -22,9 +22,9 @@
 namespace lrn {
 namespace LRN_ISA {
 
-// A strip is kStripLanes lanes (pixels): one native double register of the target. GCC lowers vector comparisons and selects
-// to single instructions only at exactly the native width, so each target gets its own kStripLanes. A tile of kTileLanes
-// lanes (the unit that threads share out) is processed as kTileLanes / kStripLanes strips.
+// A strip is kStripLanes lanes (pixels): one native double register of the target. GCC lowers vector comparisons and
+// selects to single instructions only at exactly the native width, so each target gets its own kStripLanes. A tile of
+// kTileLanes lanes (the unit that threads share out) is processed as kTileLanes / kStripLanes strips.
 #if defined(__AVX512F__)
 constexpr int64_t kStripLanes = 8;
 #elif defined(__AVX__)

@@ -1,6 +1,6 @@
-// The tile path's traversal: NCHW, and NHWC with a larger radius. A tile is kTileLanes lanes (pixels) as kStripsPerTile strips
-// of kStripLanes lanes; vectors run across pixels (an NCHW channel plane is contiguous; NHWC pixels are transposed in blocks
-// of kStripLanes x kStripLanes), and the window sums are WindowPlan's.
+// The tile path's traversal: NCHW, and NHWC with a larger radius. A tile is kTileLanes lanes (pixels) as kStripsPerTile
+// strips of kStripLanes lanes; vectors run across pixels (an NCHW channel plane is contiguous; NHWC pixels are
+// transposed in blocks of kStripLanes x kStripLanes), and the window sums are WindowPlan's.
 #pragma once
 
 #include <cstdint>
@@ -24,34 +24,38 @@ struct Strip {
 };
 
 inline Strip make_strip(const Layout& layout, int64_t first) {
-  Strip t{};
+  Strip strip{};
   const int64_t total = layout.outer * layout.inner;
-  t.lanes = total - first < kStripLanes ? (total > first ? total - first : 0) : kStripLanes;
-  t.stride = layout.inner;
+  strip.lanes = total - first < kStripLanes ? (total > first ? total - first : 0) : kStripLanes;
+  strip.stride = layout.inner;
   int64_t o = first / layout.inner;
   int64_t i = first % layout.inner;
-  for (int64_t l = 0; l < t.lanes; ++l) {
-    t.base[l] = o * layout.depth * layout.inner + i;
+  for (int64_t l = 0; l < strip.lanes; ++l) {
+    strip.base[l] = o * layout.depth * layout.inner + i;
     if (++i == layout.inner) i = 0, ++o;
   }
-  return t;
+  return strip;
 }
 
 // NCHW inside one image: the kStripLanes lanes of a channel are kStripLanes consecutive values.
-inline bool contiguous(const Strip& t) {
-  return t.stride > 1 && t.lanes == kStripLanes && t.base[kStripLanes - 1] == t.base[0] + kStripLanes - 1;
+inline bool contiguous(const Strip& strip) {
+  return strip.stride > 1 && strip.lanes == kStripLanes &&
+         strip.base[kStripLanes - 1] == strip.base[0] + kStripLanes - 1;
 }
-// NHWC with all kStripLanes lanes: kStripLanes rows of `depth` consecutive values, transposed kStripLanes channels at a time.
-inline bool transposable(const Strip& t) { return t.stride == 1 && t.lanes == kStripLanes; }
+// NHWC with all kStripLanes lanes: kStripLanes rows of `depth` consecutive values, transposed kStripLanes channels at a
+// time.
+inline bool transposable(const Strip& strip) { return strip.stride == 1 && strip.lanes == kStripLanes; }
 
-// Transposes an kStripLanes x kStripLanes block held as kStripLanes row vectors. Each stage interleaves row i with row i + kStripLanes/2, which rotates
-// the bits of (row, column) left by one; log2(kStripLanes) stages rotate them by log2(kStripLanes), which swaps row and column.
+// Transposes an kStripLanes x kStripLanes block held as kStripLanes row vectors. Each stage interleaves row i with row
+// i + kStripLanes/2, which rotates the bits of (row, column) left by one; log2(kStripLanes) stages rotate them by
+// log2(kStripLanes), which swaps row and column.
 template <class V, class M>
 inline void transpose(V* rows) {
   M lo, hi;
   for (int64_t i = 0; i < kStripLanes; ++i) {
     lo[i] = static_cast<typename std::remove_reference<decltype(lo[0])>::type>(i / 2 + (i % 2) * kStripLanes);
-    hi[i] = static_cast<typename std::remove_reference<decltype(hi[0])>::type>(kStripLanes / 2 + i / 2 + (i % 2) * kStripLanes);
+    hi[i] = static_cast<typename std::remove_reference<decltype(hi[0])>::type>(kStripLanes / 2 + i / 2 +
+                                                                               (i % 2) * kStripLanes);
   }
   for (int64_t stage = 1; stage < kStripLanes; stage *= 2) {
     V next[kStripLanes];
@@ -65,21 +69,21 @@ inline void transpose(V* rows) {
 
 // Reads channels [c0, c0 + count) of a strip, count <= kStripLanes, as doubles: block[j] holds channel c0 + j.
 template <class T>
-inline void load_block(const T* src_typed, const Strip& t, int64_t c0, int64_t count, vd* block) {
+inline void load_block(const T* src_typed, const Strip& strip, int64_t c0, int64_t count, vd* block) {
   using Store = Storage<T>;
   using V = typename Store::vec;
   const auto* src = reinterpret_cast<const typename Store::raw*>(src_typed);
-  if (contiguous(t)) {
-    for (int64_t j = 0; j < count; ++j) block[j] = Store::widen(load<V>(src + t.base[0] + (c0 + j) * t.stride));
-  } else if (transposable(t) && count == kStripLanes) {
+  if (contiguous(strip)) {
+    for (int64_t j = 0; j < count; ++j) block[j] = Store::widen(load<V>(src + strip.base[0] + (c0 + j) * strip.stride));
+  } else if (transposable(strip) && count == kStripLanes) {
     V rows[kStripLanes];
-    for (int64_t l = 0; l < kStripLanes; ++l) rows[l] = load<V>(src + t.base[l] + c0);
+    for (int64_t l = 0; l < kStripLanes; ++l) rows[l] = load<V>(src + strip.base[l] + c0);
     transpose<V, typename Store::mask>(rows);
     for (int64_t j = 0; j < kStripLanes; ++j) block[j] = Store::widen(rows[j]);
   } else {
     for (int64_t j = 0; j < count; ++j) {
       V lanes{};
-      for (int64_t l = 0; l < t.lanes; ++l) lanes[l] = src[t.base[l] + (c0 + j) * t.stride];
+      for (int64_t l = 0; l < strip.lanes; ++l) lanes[l] = src[strip.base[l] + (c0 + j) * strip.stride];
       block[j] = Store::widen(lanes);
     }
   }
@@ -87,21 +91,21 @@ inline void load_block(const T* src_typed, const Strip& t, int64_t c0, int64_t c
 
 // Writes block[j] to channel c0 + j of a strip, for j < count <= kStripLanes, rounding to the storage type.
 template <class T>
-inline void store_block(T* dst_typed, const Strip& t, int64_t c0, int64_t count, const vd* block) {
+inline void store_block(T* dst_typed, const Strip& strip, int64_t c0, int64_t count, const vd* block) {
   using Store = Storage<T>;
   using V = typename Store::vec;
   auto* dst = reinterpret_cast<typename Store::raw*>(dst_typed);
-  if (contiguous(t)) {
-    for (int64_t j = 0; j < count; ++j) store(dst + t.base[0] + (c0 + j) * t.stride, Store::narrow(block[j]));
-  } else if (transposable(t) && count == kStripLanes) {
+  if (contiguous(strip)) {
+    for (int64_t j = 0; j < count; ++j) store(dst + strip.base[0] + (c0 + j) * strip.stride, Store::narrow(block[j]));
+  } else if (transposable(strip) && count == kStripLanes) {
     V rows[kStripLanes];
     for (int64_t j = 0; j < kStripLanes; ++j) rows[j] = Store::narrow(block[j]);
     transpose<V, typename Store::mask>(rows);
-    for (int64_t l = 0; l < kStripLanes; ++l) store(dst + t.base[l] + c0, rows[l]);
+    for (int64_t l = 0; l < kStripLanes; ++l) store(dst + strip.base[l] + c0, rows[l]);
   } else {
     for (int64_t j = 0; j < count; ++j) {
       const V lanes = Store::narrow(block[j]);
-      for (int64_t l = 0; l < t.lanes; ++l) dst[t.base[l] + (c0 + j) * t.stride] = lanes[l];
+      for (int64_t l = 0; l < strip.lanes; ++l) dst[strip.base[l] + (c0 + j) * strip.stride] = lanes[l];
     }
   }
 }
@@ -118,9 +122,11 @@ struct Tile {
 };
 
 inline Tile make_tile(const Layout& layout, int64_t tile) {
-  Tile t;
-  for (int64_t s = 0; s < kStripsPerTile; ++s) t.strips[s] = make_strip(layout, tile * kTileLanes + s * kStripLanes);
-  return t;
+  Tile pixels;
+  for (int64_t s = 0; s < kStripsPerTile; ++s) {
+    pixels.strips[s] = make_strip(layout, tile * kTileLanes + s * kStripLanes);
+  }
+  return pixels;
 }
 
 // Scratch for one thread: `arrays` tiles of depth channels plus the zero entry that WindowPlan uses. Null if the
@@ -131,11 +137,11 @@ inline std::unique_ptr<Lanes[]> scratch(int64_t depth, int64_t arrays) {
 
 // Pass shared by forward and backward: x into xs, and the window sums of x^2 into pre / suf.
 template <class T>
-inline void square_sums(const T* x, const Tile& t, const WindowPlan& plan, Lanes* xs, Lanes* pre, Lanes* suf) {
+inline void square_sums(const T* x, const Tile& pixels, const WindowPlan& plan, Lanes* xs, Lanes* pre, Lanes* suf) {
   auto prefix = plan.prefix();
   for_each_block(plan.depth(), [&](int64_t c0, int64_t count) {
     vd block[kStripsPerTile][kStripLanes];
-    for (int64_t s = 0; s < kStripsPerTile; ++s) load_block(x, t.strips[s], c0, count, block[s]);
+    for (int64_t s = 0; s < kStripsPerTile; ++s) load_block(x, pixels.strips[s], c0, count, block[s]);
     for (int64_t j = 0; j < count; ++j) {
       Lanes squares;
       for (int64_t s = 0; s < kStripsPerTile; ++s) {

@@ -12,9 +12,10 @@
 namespace lrn {
 namespace LRN_ISA {
 
-// A tile (kTileLanes lanes) is kStripsPerTile strips of kStripLanes lanes, and one channel of a tile is kStripsPerTile native vectors. Every loop over
-// channels runs over the kStripsPerTile strips inside, so that the prefix and suffix sums, whose adds depend on the previous
-// channel's, advance kStripsPerTile independent chains at once instead of waiting on one.
+// A tile (kTileLanes lanes) is kStripsPerTile strips of kStripLanes lanes, and one channel of a tile is kStripsPerTile
+// native vectors. Every loop over channels runs over the kStripsPerTile strips inside, so that the prefix and suffix
+// sums, whose adds depend on the previous channel's, advance kStripsPerTile independent chains at once instead of
+// waiting on one.
 constexpr int64_t kStripsPerTile = kTileLanes / kStripLanes;
 struct Lanes {
   vd s[kStripsPerTile];
