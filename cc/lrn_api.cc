@@ -19,8 +19,15 @@ struct Path {
   const Kernels* kernels;
 };
 
+// The portable target, which needs nothing beyond the base architecture: SSE2 on x86-64, NEON (ASIMD) on aarch64.
+#if defined(__aarch64__)
+constexpr const char* kBaselineName = "neon";
+#else
+constexpr const char* kBaselineName = "baseline";
+#endif
+
 Path choose_path() {
-  const Path baseline_path{"baseline", &baseline::kernels};
+  const Path baseline_path{kBaselineName, &baseline::kernels};
 #ifdef LRN_HAVE_X86_TARGETS
   __builtin_cpu_init();
   const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -31,7 +38,7 @@ Path choose_path() {
   // LRN_OP_SIMD forces a path, so that tests can run each one on a single machine. A path the CPU cannot run
   // is never taken: the best supported one is used instead, and simd_path() says which.
   const char* forced = std::getenv("LRN_OP_SIMD");
-  if (forced != nullptr && std::strcmp(forced, "baseline") == 0) return baseline_path;
+  if (forced != nullptr && std::strcmp(forced, kBaselineName) == 0) return baseline_path;
   if (forced != nullptr && std::strcmp(forced, "avx2") == 0 && has_avx2) return avx2_path;
   if (has_avx512 && (forced == nullptr || std::strcmp(forced, "avx2") != 0)) return avx512_path;
   if (has_avx2) return avx2_path;

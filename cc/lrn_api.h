@@ -61,8 +61,9 @@ template <class T>
 bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& params,
               int64_t tile_begin, int64_t tile_end);
 
-// The SIMD path in use: "avx512", "avx2" or "baseline". It is the best one the CPU supports, unless the environment
-// variable LRN_OP_SIMD names another (so that tests can run every path on one machine).
+// The SIMD path in use: "avx512", "avx2" or "baseline" (SSE2) on x86-64, "neon" on aarch64, "baseline" elsewhere.
+// It is the best one the CPU supports, unless the environment variable LRN_OP_SIMD names another the CPU has (so
+// that tests can run every path on one machine).
 const char* simd_path();
 
 }  // namespace lrn

@@ -5,12 +5,15 @@ The C++ kernels check the same things again (lrn_api.cc: check_params) for graph
 import math
 import numbers
 import os
+import platform
 import warnings
 
 import numpy as np
 
 DATA_FORMATS = ("NHWC", "NCHW")
-SIMD_PATHS = ("baseline", "avx2", "avx512")
+# The SIMD paths a build for this architecture has (lrn_api.cc).
+SIMD_PATHS = {"x86_64": ("baseline", "avx2", "avx512"), "AMD64": ("baseline", "avx2", "avx512"),
+              "aarch64": ("neon",)}.get(platform.machine(), ("baseline",))
 MAX_DEPTH_RADIUS = 2**31 - 1
 
 

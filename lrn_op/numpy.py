@@ -91,5 +91,6 @@ def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=
 
 
 def simd_path():
-    """The SIMD path the kernels run on: "avx512", "avx2" or "baseline" (LRN_OP_SIMD can force one a CPU has)."""
+    """The SIMD path the kernels run on: "avx512", "avx2" or "baseline" (SSE2) on x86-64, "neon" on aarch64
+    (LRN_OP_SIMD can force one the CPU has)."""
     return _lrn_numpy.simd_path()

@@ -42,8 +42,9 @@ def tf_lrn_test_case(rng):
     return shape, radius, 1.0 + rng.random(), 2.0 * rng.random(), 0.01 + 2.0 * rng.random()
 
 
-# The SIMD paths a build can have, from the least to the most demanding (lrn_api.cc chooses among them).
-SIMD_PATHS = ("baseline", "avx2", "avx512")
+# The SIMD paths a build can have (lrn_api.cc chooses among them): x86-64's from the least to the most demanding,
+# and aarch64's.
+SIMD_PATHS = ("baseline", "avx2", "avx512", "neon")
 # The CPU features each x86 path needs, as /proc/cpuinfo names them.
 X86_FEATURES = {"avx2": {"avx2", "fma"}, "avx512": {"avx2", "fma", "avx512f", "avx512dq",
                                                             "avx512bw", "avx512vl"}}
@@ -51,12 +52,15 @@ X86_FEATURES = {"avx2": {"avx2", "fma"}, "avx512": {"avx2", "fma", "avx512f", "a
 
 def simd_path_refusal(path):
     """Why this machine cannot run the SIMD path, or None if it can."""
-    if path == "baseline":
-        return None
     import platform
 
-    if platform.machine() not in ("x86_64", "AMD64"):
-        return f"the {path} path is x86-64 only; this machine is {platform.machine()}"
+    machine = platform.machine()
+    if path == "neon":
+        return None if machine == "aarch64" else f"the neon path is aarch64 only; this machine is {machine}"
+    if machine not in ("x86_64", "AMD64"):
+        return f"the {path} path is x86-64 only; this machine is {machine}"
+    if path == "baseline":
+        return None
     with open("/proc/cpuinfo") as f:
         flags = set(next(line for line in f if line.startswith("flags")).split(":", 1)[1].split())
     missing = X86_FEATURES[path] - flags

@@ -11,6 +11,8 @@
 
 #if defined(__SSE2__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 namespace lrn {
@@ -22,7 +24,8 @@ namespace LRN_ISA {
 
 // Estimates from the hardware, refined by Newton steps in double. Each step squares the relative error (times a
 // small constant): AVX-512's 2^-14 estimates need one step to reach 6e-9, the 1.5 * 2^-12 of SSE's rsqrtps and
-// rcpps two steps to reach 1e-13. Precise adds one more step, for double storage: then the error is a few ulps.
+// rcpps two steps to reach 1e-13, AArch64's 2^-8 of frsqrte and frecpe (on doubles, NEON) two steps to reach 1e-9.
+// Precise adds one more step, for double storage: then the error is a few ulps.
 // Valid for n in the fast domain (see with_powers), which the estimates through float also cover.
 #if defined(__AVX512F__)
 constexpr int kNewtonSteps = 1;
@@ -36,6 +39,10 @@ inline vd reciprocal_estimate(vd d) { return (vd)_mm256_cvtps_pd(_mm_rcp_ps(_mm2
 constexpr int kNewtonSteps = 2;
 inline vd rsqrt_estimate(vd n) { return (vd)_mm_cvtps_pd(_mm_rsqrt_ps(_mm_cvtpd_ps((__m128d)n))); }
 inline vd reciprocal_estimate(vd d) { return (vd)_mm_cvtps_pd(_mm_rcp_ps(_mm_cvtpd_ps((__m128d)d))); }
+#elif defined(__aarch64__)
+constexpr int kNewtonSteps = 2;
+inline vd rsqrt_estimate(vd n) { return (vd)vrsqrteq_f64((float64x2_t)n); }
+inline vd reciprocal_estimate(vd d) { return (vd)vrecpeq_f64((float64x2_t)d); }
 #else
 constexpr int kNewtonSteps = 0;
 inline vd rsqrt_estimate(vd n) { return 1.0 / sqrt_v(n); }
