@@ -14,11 +14,15 @@ once. Forward+backward reads four tensors (x; then dy, x, y) and writes two (y, 
 
 A second table times tf.nn.local_response_normalization after lrn_op.replace_builtin(), which cannot be undone, so
 it runs in a process of its own (`--replaced`) and is compared with the copy timed in that same process.
+
+`--simd all` times every SIMD path this CPU runs, each in a process of its own with LRN_OP_SIMD set, and prints one
+table with a row per path and case (`--simd avx2` times one path).
 """
 import argparse
 import importlib.util
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -258,6 +262,30 @@ def format_table(rows, full=True):
     return _layout(lines)
 
 
+def measure_every_path(sweep, runs, warmup, progress):
+    """Times lrn_op with each SIMD path of this architecture that the CPU runs, each path in a process of its own;
+    returns Rows whose case names carry the path."""
+    from lrn_op import _checks
+
+    cases = {case.name: case for case in (SWEEP if sweep else CASES)}
+    rows = []
+    for path in _checks.SIMD_PATHS:
+        command = [sys.executable, "-m", "lrn_op.bench", "--json", "--runs", str(runs), "--warmup", str(warmup)]
+        result = subprocess.run(command + (["--sweep"] if sweep else []), capture_output=True, text=True,
+                                env={**os.environ, "LRN_OP_SIMD": path})
+        if result.returncode != 0:
+            raise SystemExit(f"the {path} process failed:\n{result.stderr[-3000:]}")
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        if report["simd_path"] != path:
+            progress(f"{path}: this CPU cannot run it (the kernels ran {report['simd_path']}), so it has no rows")
+            continue
+        for row in report["rows"]:
+            case = cases[row["case"]]
+            rows.append(Row(Case(f"{path}: {case.name}", *list(case.__dict__.values())[1:]), row["ms"],
+                            {key: tuple(value) for key, value in row["spread"].items()}))
+    return rows
+
+
 def measure_replaced(sweep, runs, warmup):
     """Times TF's own op after replace_builtin() in a fresh process; returns {case name: {column: ms}}."""
     command = [sys.executable, "-m", "lrn_op.bench", "--replaced", "--runs", str(runs), "--warmup", str(warmup)]
@@ -327,11 +355,19 @@ def main(argv=None):
                         help="time a small AlexNet-style network end to end instead, with TF's LRN and with lrn_op's")
     parser.add_argument("--replaced", action="store_true",
                         help="time only tf.nn.lrn, after lrn_op.replace_builtin() (for the second table), as JSON")
+    parser.add_argument("--simd", metavar="PATH",
+                        help="time this SIMD path (LRN_OP_SIMD), or 'all': every path this CPU runs, one table")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # --simd all's per-path processes
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error(f"--runs must be at least 1 and --warmup at least 0, got {args.runs} and {args.warmup}")
     if args.model and (args.sweep or args.replaced):
         parser.error("--model times the network alone: it does not combine with --sweep or --replaced")
+    if args.simd == "all" and (args.model or args.replaced or args.plot):
+        parser.error("--simd all prints one table of lrn_op's op per path: it does not combine with --model, "
+                     "--replaced or --plot")
+    if args.simd and args.simd != "all":
+        os.environ["LRN_OP_SIMD"] = args.simd  # read when the kernels first run, which is later
     if importlib.util.find_spec("tensorflow") is None:
         parser.error("the benchmark compares lrn_op with TensorFlow's LRN, and TensorFlow is not installed: "
                      "pip install 'lrn_op[tensorflow-cpu]'")
@@ -351,6 +387,16 @@ def main(argv=None):
         print(format_model_table(model_rows(args.runs, args.warmup)))
         return
     cases = SWEEP if args.sweep else CASES
+    if args.simd == "all":
+        print(f"lrn_op {lrn_op.__version__}, TensorFlow {tf.__version__}, every SIMD path this CPU runs, each in a "
+              f"process of its own; milliseconds, median of {args.runs} runs [min-max]")
+        print(format_table(measure_every_path(args.sweep, args.runs, args.warmup, progress)))
+        return
+    if args.json:
+        rows = measure(cases, args.runs, args.warmup, progress)
+        print(json.dumps({"simd_path": lrn_op.numpy.simd_path(),
+                          "rows": [{"case": r.case.name, "ms": r.ms, "spread": r.spread} for r in rows]}))
+        return
     if args.replaced:
         lrn_op.replace_builtin()
         rows = measure([c for c in cases if c.dtype in TF_DTYPES and c.data_format == "NHWC"],
@@ -361,7 +407,7 @@ def main(argv=None):
     replaced = measure_replaced(args.sweep, args.runs, args.warmup)
     print(f"lrn_op {lrn_op.__version__}, TensorFlow {tf.__version__}, SIMD path {lrn_op.numpy.simd_path()}, "
           f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} intra-op threads "
-          f"on {__import__('os').cpu_count()} cores; milliseconds, median of {args.runs} runs [min-max]")
+          f"on {os.cpu_count()} cores; milliseconds, median of {args.runs} runs [min-max]")
     print(format_table(rows))
     print("\ntf.nn.local_response_normalization after lrn_op.replace_builtin(), timed in a process of its own:")
     print(format_replaced_table(rows, replaced))
