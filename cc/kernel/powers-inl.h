@@ -174,9 +174,8 @@ inline Powers exact_powers(vd n, double beta) {
 }
 
 // Fast: no sqrt or division instruction, since those dominate the float32 forward (cc/kernel/PERFORMANCE.md). Not
-// Precise, the relative error is about 1e-8: far below float32's half ulp (6e-8), so
-// for float32 and the half types the result still rounds as the exact one does but for rare ties. Precise (double
-// storage), it is a few double ulps.
+// Precise, the relative error is about 1e-8: far below float32's half ulp (6e-8), so for float32 and the half types
+// the result still rounds as the exact one does but for rare ties. Precise (double storage), it is a few double ulps.
 template <BetaKind K, bool Precise>
 inline Powers fast_powers(vd n, double beta) {
   const vd root = rsqrt_fast<Precise>(n);
