@@ -105,5 +105,22 @@ mkdir -p "$work/run"
 git -C "$project" archive "$commit" tests README.md pyproject.toml | tar -x -C "$work/run"
 (cd /tmp && aarch64 -m lrn_op)
 if [ $# -eq 0 ]; then set -- tests -m "not compiles"; fi
+# qemu-user can deadlock the fork of a multithreaded guest (TensorFlow's) before it reaches exec; such a child keeps
+# its parent's command line. A watchdog kills one that is still there after two minutes, so that the test that
+# started it fails instead of hanging the run; the summary then names it.
+(
+  while sleep 30; do
+    for pid in $(pgrep -f "python3.11 -m pytest"); do
+      parent=$(ps -o ppid= -p "$pid" | tr -d ' ')
+      if [ -n "$parent" ] && [ "$(ps -o etimes= -p "$pid" | tr -d ' ')" -gt 120 ] &&
+         cmp -s "/proc/$pid/cmdline" "/proc/$parent/cmdline"; then
+        echo "watchdog: killed a fork that never reached exec (pid $pid)"
+        kill -9 "$pid"
+      fi
+    done
+  done
+) &
+watchdog=$!
+trap 'kill $watchdog 2>/dev/null' EXIT
 (cd "$work/run" && aarch64 -m pytest -q "$@") | tee "$work/pytest.log"
 say "done: $(tail -n 1 "$work/pytest.log" | tr -d '=')"

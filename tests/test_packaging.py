@@ -1,4 +1,5 @@
 """The installed package: its files, lazy imports, the TF version check and the demo, each in a fresh process."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,11 @@ import tensorflow as tf
 
 import lrn_op
 from conftest import run_python
+
+
+def with_first_on_path(folder):
+    """PYTHONPATH with `folder` first, keeping what the environment already puts there (where lrn_op may be)."""
+    return os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
 
 
 def test_op_library_sits_inside_the_package():
@@ -56,7 +62,7 @@ def test_demo_without_tensorflow_uses_the_numpy_front_end(tmp_path):
     (tmp_path / "tensorflow").mkdir()
     (tmp_path / "tensorflow" / "__init__.py").write_text("raise ImportError('no tensorflow here')\n")
     result = run_python("import runpy; runpy.run_module('lrn_op', run_name='__main__')", cwd=tmp_path,
-                        env={"PYTHONPATH": str(tmp_path)})
+                        env={"PYTHONPATH": with_first_on_path(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "0.07142857" in result.stdout and "0.04444445" in result.stdout
     assert "TensorFlow is not installed" in result.stdout and "lrn_op[tensorflow-cpu]" in result.stdout
@@ -102,7 +108,7 @@ def test_without_tensorflow_the_tf_api_says_what_to_install(tmp_path):
                         "    try:\n"
                         "        getattr(lrn_op, name)\n"
                         "    except AttributeError as error:\n"
-                        "        print(error)\n", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+                        "        print(error)\n", cwd=tmp_path, env={"PYTHONPATH": with_first_on_path(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0] == "False"
