@@ -27,7 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -270,28 +270,29 @@ def measure_every_path(sweep, runs, warmup, progress):
     cases = {case.name: case for case in (SWEEP if sweep else CASES)}
     rows = []
     for path in _checks.SIMD_PATHS:
-        command = [sys.executable, "-m", "lrn_op.bench", "--json", "--runs", str(runs), "--warmup", str(warmup)]
-        result = subprocess.run(command + (["--sweep"] if sweep else []), capture_output=True, text=True,
-                                env={**os.environ, "LRN_OP_SIMD": path})
-        if result.returncode != 0:
-            raise SystemExit(f"the {path} process failed:\n{result.stderr[-3000:]}")
-        report = json.loads(result.stdout.strip().splitlines()[-1])
+        report = _bench_process("--json", sweep, runs, warmup, f"the {path} process", LRN_OP_SIMD=path)
         if report["simd_path"] != path:
             progress(f"{path}: this CPU cannot run it (the kernels ran {report['simd_path']}), so it has no rows")
             continue
         for row in report["rows"]:
             case = cases[row["case"]]
-            rows.append(Row(Case(f"{path}: {case.name}", *list(case.__dict__.values())[1:]), row["ms"],
+            rows.append(Row(replace(case, name=f"{path}: {case.name}"), row["ms"],
                             {key: tuple(value) for key, value in row["spread"].items()}))
     return rows
 
 
 def measure_replaced(sweep, runs, warmup):
     """Times TF's own op after replace_builtin() in a fresh process; returns {case name: {column: ms}}."""
-    command = [sys.executable, "-m", "lrn_op.bench", "--replaced", "--runs", str(runs), "--warmup", str(warmup)]
-    result = subprocess.run(command + (["--sweep"] if sweep else []), capture_output=True, text=True)
+    return _bench_process("--replaced", sweep, runs, warmup, "the replace_builtin() process")
+
+
+def _bench_process(mode, sweep, runs, warmup, what, **environment):
+    """Runs `python -m lrn_op.bench MODE` in a process of its own and returns the JSON its last line prints."""
+    command = [sys.executable, "-m", "lrn_op.bench", mode, "--runs", str(runs), "--warmup", str(warmup)]
+    result = subprocess.run(command + (["--sweep"] if sweep else []), capture_output=True, text=True,
+                            env={**os.environ, **environment})
     if result.returncode != 0:
-        raise SystemExit(f"the replace_builtin() process failed:\n{result.stderr[-3000:]}")
+        raise SystemExit(f"{what} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
