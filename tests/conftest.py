@@ -50,8 +50,8 @@ X86_FEATURES = {"avx2": {"avx2", "fma"}, "avx512": {"avx2", "fma", "avx512f", "a
                                                             "avx512bw", "avx512vl"}}
 
 
-def simd_path_refusal(path):
-    """Why this machine cannot run the SIMD path, or None if it can."""
+def architecture_refusal(path):
+    """Why the SIMD path belongs to another architecture than this machine's, or None if it is one of its own."""
     import platform
 
     machine = platform.machine()
@@ -59,8 +59,13 @@ def simd_path_refusal(path):
         return None if machine == "aarch64" else f"the neon path is aarch64 only; this machine is {machine}"
     if machine not in ("x86_64", "AMD64"):
         return f"the {path} path is x86-64 only; this machine is {machine}"
-    if path == "baseline":
-        return None
+    return None
+
+
+def simd_path_refusal(path):
+    """Why this machine cannot run the SIMD path, or None if it can."""
+    if architecture_refusal(path) or path in ("baseline", "neon"):
+        return architecture_refusal(path)
     with open("/proc/cpuinfo") as f:
         flags = set(next(line for line in f if line.startswith("flags")).split(":", 1)[1].split())
     missing = X86_FEATURES[path] - flags

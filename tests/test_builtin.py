@@ -209,8 +209,8 @@ try:
 except LookupError as error:
     before = type(error).__name__
 lrn_op.replace_builtin()
+from conftest import f32
 # TF's op computes with its float32 attributes: the reference takes the same values.
-f32 = lambda v: float(np.float32(v))
 independent = lambda t, r, b, a, beta: reference.lrn_in_tf_ops(t, r, f32(b), f32(a), f32(beta))
 exact = hessian_vector_product(independent, tf.float64).numpy()
 eager = hessian_vector_product(tf.nn.lrn, tf.float32).numpy()
