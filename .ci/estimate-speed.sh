@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 targets=(
   "avx2|g++|-mavx2 -mfma -mf16c -ffp-contract=fast|4|x86_64|znver2 znver3 skylake"
   "avx512|g++|-mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma -mf16c -mprefer-vector-width=512 -ffp-contract=fast|8|x86_64|icelake-server sapphirerapids"
-  "neon|aarch64-linux-gnu-g++||2|aarch64|neoverse-n1 neoverse-n2"
+  "neon|aarch64-linux-gnu-g++||2|aarch64|neoverse-n1 neoverse-n2 neoverse-v1"
 )
 printf '%-7s %-6s %-15s %s\n' path beta "CPU model" "cycles per element"
 for target in "${targets[@]}"; do

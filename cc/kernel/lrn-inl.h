@@ -6,7 +6,7 @@
 // traversals).
 //
 // Threads share out tiles of kTileLanes lanes (pixels); each tile is computed one of two ways, with the same
-// formulas (normaliser, output, gradient_term, input_gradient):
+// formulas (normaliser, output, gradient_term, direct_gradient, input_gradient):
 //   - rows: NHWC with a small radius. Vectors run along the channels of a pixel and each window is a direct sum
 //     over a zero-padded copy of its terms (forward_rows, backward_rows).
 //   - tiles: NCHW, and NHWC with a larger radius. Vectors run across pixels (an NCHW channel plane is contiguous;
@@ -38,13 +38,14 @@ namespace LRN_ISA {
 inline vd normaliser(const Params& p, vd window_of_squares) { return p.bias + p.alpha * window_of_squares; }
 inline vd output(vd x, const Powers& n) { return x * n.scale; }
 inline vd gradient_term(vd g, vd y, const Powers& n) { return g * y * n.inverse; }  // g y / N
-inline vd input_gradient(vd g, vd scale, vd x, vd window_of_terms, double coefficient) {
-  return g * scale + coefficient * x * window_of_terms;
+inline vd direct_gradient(vd g, const Powers& n) { return g * n.scale; }            // g N^-beta
+inline vd input_gradient(vd direct, vd x, vd window_of_terms, double coefficient) {
+  return direct + coefficient * x * window_of_terms;
 }
 
 // Runs pass(powers) with the fast powers, and again with the exact ones if any normaliser it met left the fast
 // domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid (even through float) and
-// Newton's method converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along with the pass,
+// the refinement (powers-inl.h) converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along with the pass,
 // and the rare rerun overwrites everything the first run wrote.
 template <BetaKind K, bool Precise>
 struct FastPowers {
@@ -118,12 +119,11 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
                     int64_t begin, int64_t end) {
   const int64_t depth = layout.depth;
   const WindowPlan plan(depth, p.depth_radius);
-  auto buffer = scratch(depth, 6);
+  auto buffer = scratch(depth, 5);
   if (!plan.ok() || !buffer) return false;
   Lanes* xs = buffer.get();
-  Lanes* gs = xs + depth + 1;
-  Lanes* scale = gs + depth + 1;
-  Lanes* ts = scale + depth + 1;
+  Lanes* direct = xs + depth + 1;
+  Lanes* ts = direct + depth + 1;
   Lanes* pre = ts + depth + 1;
   Lanes* suf = pre + depth + 1;
   const double coefficient = -2.0 * p.alpha * p.beta;
@@ -139,8 +139,7 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
           load_block(y, pixels.strips[s], c0, count, out);
           for (int64_t j = 0; j < count; ++j) {
             const Powers n = powers(normaliser(p, plan.sum(pre, suf, c0 + j, s)), p.beta);
-            gs[c0 + j].s[s] = g[j];
-            scale[c0 + j].s[s] = n.scale;
+            direct[c0 + j].s[s] = direct_gradient(g[j], n);
             ts[c0 + j].s[s] = gradient_term(g[j], out[j], n);
           }
         }
@@ -154,7 +153,7 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
         vd block[kStripLanes];
         for (int64_t j = 0; j < count; ++j) {
           const int64_t c = c0 + j;
-          block[j] = input_gradient(gs[c].s[s], scale[c].s[s], xs[c].s[s], plan.sum(pre, suf, c, s), coefficient);
+          block[j] = input_gradient(direct[c].s[s], xs[c].s[s], plan.sum(pre, suf, c, s), coefficient);
         }
         store_block(dx, pixels.strips[s], c0, count, block);
       }
@@ -187,14 +186,13 @@ bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64
 template <class T, BetaKind K>
 bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
                    int64_t begin, int64_t end) {
-  const RowRuns runs(layout, p, 3, 2);
+  const RowRuns runs(layout, p, 2, 2);
   if (!runs.ok()) return false;
   const int64_t r = runs.radius();
   double* xs = runs.plain(0);
-  double* gs = runs.plain(1);
-  double* scale = runs.plain(2);
-  double* squares = runs.padded(3, 0);
-  double* terms = runs.padded(3, 1);
+  double* direct = runs.plain(1);
+  double* squares = runs.padded(2, 0);
+  double* terms = runs.padded(2, 1);
   const double coefficient = -2.0 * p.alpha * p.beta;
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
     load_squares(x + first, size, r, xs, squares);
@@ -202,16 +200,14 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
       for (int64_t c = 0; c < size; c += kStripLanes) {
         const Powers n = powers(normaliser(p, runs.window(squares, c)), p.beta);
         const vd g = load_run(dy + first, c, size);
-        store(gs + c, g);
-        store(scale + c, n.scale);
+        store(direct + c, direct_gradient(g, n));
         store(terms + r + c, gradient_term(g, load_run(y + first, c, size), n));
       }
     });
     // The lanes past the run's end hold g y / N of zero padding, which may be 0 / 0: they must read as zero.
     for (int64_t c = size; c < (size + kStripLanes - 1) / kStripLanes * kStripLanes; ++c) terms[r + c] = 0.0;
     for (int64_t c = 0; c < size; c += kStripLanes) {
-      const vd gradient = input_gradient(load<vd>(gs + c), load<vd>(scale + c), load<vd>(xs + c),
-                                         runs.window(terms, c), coefficient);
+      const vd gradient = input_gradient(load<vd>(direct + c), load<vd>(xs + c), runs.window(terms, c), coefficient);
       store_run(dx + first, c, size, gradient);
     }
   });
