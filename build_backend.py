@@ -1,6 +1,6 @@
 """setuptools' build backend, plus what only compiling needs, asked for only when a wheel is built.
 
-The sdist is sources alone: making it needs neither TensorFlow nor a compiler nor CMake. A wheel is compiled
+The sdist is sources alone: making it needs neither TensorFlow nor JAX nor a compiler nor CMake. A wheel is compiled
 against the TensorFlow of its build environment (CMakeLists.txt reads tf.sysconfig), and lrn_op/_loader.py insists
 on the same major.minor at run time.
 """
@@ -11,6 +11,7 @@ from setuptools.build_meta import *  # noqa: F401,F403  (the whole PEP 517 inter
 COMPILE_REQUIRES = [
     "cmake>=3.24",
     "pybind11>=2.12",
+    "jax>=0.5",  # jaxlib's XLA FFI headers, for the JAX custom calls
     "tensorflow-cpu==2.21.*; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
     "tensorflow==2.21.*; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
 ]

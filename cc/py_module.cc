@@ -8,36 +8,23 @@
 #include <initializer_list>
 #include <new>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "lrn_api.h"
+#include "parallel.h"
 
 namespace py = pybind11;
 
 namespace {
 
-// A thread gets at least this many tiles (of kTileLanes pixels each): below it, starting the thread costs more than
-// it saves.
-constexpr int64_t kMinTilesPerThread = 16;
-
-// Runs body(begin, end) over [0, tiles) in contiguous chunks, one per thread. Tiles are independent, so the split
-// does not change the result.
+// Runs the kernels over every core with the GIL released.
 template <class Body>
 void parallel_tiles(int64_t tiles, Body body) {
-  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const int64_t threads = std::clamp<int64_t>(tiles / kMinTilesPerThread, 1, cores);
-  std::vector<char> ok(static_cast<size_t>(threads), 1);
+  bool ok;
   {
     py::gil_scoped_release release;
-    std::vector<std::thread> pool;
-    for (int64_t k = 1; k < threads; ++k) {
-      pool.emplace_back([&, k] { ok[k] = body(tiles * k / threads, tiles * (k + 1) / threads); });
-    }
-    ok[0] = body(0, tiles / threads);
-    for (auto& thread : pool) thread.join();
+    ok = lrn::parallel_tiles(tiles, body);
   }
-  if (std::find(ok.begin(), ok.end(), 0) != ok.end()) throw std::bad_alloc();
+  if (!ok) throw std::bad_alloc();
 }
 
 // The layout of x, after checking what lrn_op.numpy guarantees, as the TF kernels check what the TF wrappers do:

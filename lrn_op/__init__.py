@@ -1,12 +1,12 @@
-"""Local Response Normalization as a TensorFlow custom op.
+"""Local Response Normalization as a TensorFlow custom op, with front ends for JAX, PyTorch and numpy.
 
     sqr_sum[n, h, w, c] = sum(input[n, h, w, c - r : c + r + 1] ** 2)   (window clipped at the edges)
     output = input / (bias + alpha * sqr_sum) ** beta                   (r = depth_radius)
 
 A drop-in for tf.nn.local_response_normalization. `import lrn_op` never imports TensorFlow itself, so that
-`import lrn_op.numpy` works without it. Once TensorFlow or Keras is imported, before lrn_op or after it, lrn_op loads
-its op library and registers its Keras layer, which `tf.saved_model.load` and `keras.models.load_model` need
-(lrn_op/_hooks.py).
+`lrn_op.numpy`, `lrn_op.jax`, `lrn_op.torch` and the Keras layer under Keras's jax or torch backend work without it.
+Once TensorFlow or Keras is imported, before lrn_op or after it, lrn_op registers its Keras layer and, if TensorFlow
+is in, loads its op library: `keras.models.load_model` and `tf.saved_model.load` need them (lrn_op/_hooks.py).
 """
 import importlib
 
@@ -44,9 +44,16 @@ def __getattr__(name):
             if error.name not in ("tensorflow", "keras"):
                 raise
             # An AttributeError, so that hasattr() says False; the message says what to install.
-            raise AttributeError(
-                f"lrn_op.{name} needs TensorFlow, which is not installed: pip install 'lrn_op[tensorflow-cpu]' "
-                "(or 'lrn_op[tensorflow]'). lrn_op.numpy works without it.") from error
+            if error.name == "keras":
+                raise AttributeError(
+                    f"lrn_op.{name} needs Keras 3, which is not installed: pip install 'lrn_op[jax]', "
+                    "'lrn_op[torch]' or 'lrn_op[tensorflow-cpu]'. lrn_op.numpy works without it.") from error
+            message = (f"lrn_op.{name} needs TensorFlow, which is not installed: pip install 'lrn_op[tensorflow-cpu]' "
+                       "(or 'lrn_op[tensorflow]'). lrn_op.numpy, lrn_op.jax and lrn_op.torch work without it.")
+            if name == "LocalResponseNormalization":
+                message += (" Or run Keras on JAX or PyTorch, which need no TensorFlow: KERAS_BACKEND=jax with "
+                            "'lrn_op[jax]', KERAS_BACKEND=torch with 'lrn_op[torch]'.")
+            raise AttributeError(message) from error
         return module if module.__name__ == f"lrn_op.{name}" else getattr(module, name)
     raise AttributeError(f"module 'lrn_op' has no attribute {name!r}")
 

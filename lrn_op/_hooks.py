@@ -3,8 +3,9 @@
 `tf.saved_model.load` of a graph with lrn_op's ops needs the op library loaded first, and `keras.models.load_model`
 of a model with the layer needs the layer registered. `import lrn_op` must not import TensorFlow itself (so that
 `lrn_op.numpy` never pays for it), so when TensorFlow is not imported yet, a finder on sys.meta_path waits for it:
-once `tensorflow` or `keras` has finished importing, it imports lrn_op.layers (which loads the op library) and steps
-off sys.meta_path. The finder only wraps the loader of those two modules while they execute.
+once `tensorflow` or `keras` has finished importing, it loads the op library (if TensorFlow is imported: Keras on
+the jax or torch backend does not import it, and neither does lrn_op then) and registers the layer, and steps off
+sys.meta_path once TensorFlow is in. The finder only wraps the loader of those two modules while they execute.
 """
 import importlib
 import importlib.abc
@@ -14,7 +15,13 @@ import warnings
 _WATCHED = ("tensorflow", "keras")
 
 
+def _tensorflow_imported():
+    return sys.modules.get("tensorflow") is not None
+
+
 def load_tf_side():
+    if _tensorflow_imported():
+        importlib.import_module("lrn_op.ops")
     importlib.import_module("lrn_op.layers")
 
 
@@ -42,7 +49,8 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         # `import keras` imports tensorflow on its way: wait until every watched import in progress is done.
         if self.executing or self not in sys.meta_path:
             return
-        sys.meta_path.remove(self)
+        if _tensorflow_imported():  # else Keras runs another backend: TensorFlow may still come, and its ops
+            sys.meta_path.remove(self)
         try:
             load_tf_side()
         except Exception as error:  # never break the user's `import tensorflow`; lrn_op's own import says more
@@ -75,5 +83,5 @@ def install():
     """Loads the TF side now if TensorFlow or Keras is imported already, else once one of them is."""
     if any(name in sys.modules for name in _WATCHED):
         load_tf_side()
-    elif not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
+    if not _tensorflow_imported() and not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport())

@@ -17,6 +17,9 @@ it runs in a process of its own (`--replaced`) and is compared with the copy tim
 
 `--simd all` times every SIMD path this CPU runs, each in a process of its own with LRN_OP_SIMD set, and prints one
 table with a row per path and case (`--simd avx2` times one path).
+
+`--backends` times lrn_op under JAX and PyTorch against those frameworks' own LRN (lrn_op/_bench_backends.py), each
+in a process of its own; it needs jax and torch, not TensorFlow.
 """
 import argparse
 import importlib.util
@@ -286,9 +289,10 @@ def measure_replaced(sweep, runs, warmup):
     return _bench_process("--replaced", sweep, runs, warmup, "the replace_builtin() process")
 
 
-def _bench_process(mode, sweep, runs, warmup, what, **environment):
-    """Runs `python -m lrn_op.bench MODE` in a process of its own and returns the JSON its last line prints."""
-    command = [sys.executable, "-m", "lrn_op.bench", mode, "--runs", str(runs), "--warmup", str(warmup)]
+def _bench_process(mode, sweep, runs, warmup, what, extra=(), **environment):
+    """Runs `python -m lrn_op.bench MODE [EXTRA]` in a process of its own and returns the JSON its last line
+    prints."""
+    command = [sys.executable, "-m", "lrn_op.bench", mode, *extra, "--runs", str(runs), "--warmup", str(warmup)]
     result = subprocess.run(command + (["--sweep"] if sweep else []), capture_output=True, text=True,
                             env={**os.environ, **environment})
     if result.returncode != 0:
@@ -346,6 +350,23 @@ def plot(rows, path):
     figure.savefig(path, dpi=120)
 
 
+def _backends_main(args):
+    """--backends, and --backend NAME: its per-backend processes."""
+    from lrn_op import _bench_backends
+
+    if args.backend:
+        cases = [case for case in CASES if case.name in _bench_backends.CASE_NAMES]
+        print(json.dumps(_bench_backends.measure(args.backend, cases, args.runs, args.warmup)))
+        return
+    results = {}
+    for backend in ("jax", "torch"):
+        results.update(_bench_process("--backend", False, args.runs, args.warmup, f"the {backend} process",
+                                      extra=[backend], KERAS_BACKEND=backend))
+    print(f"lrn_op {lrn_op.__version__} under JAX and PyTorch, each in a process of its own on {os.cpu_count()} "
+          f"cores; milliseconds, median of {args.runs} runs [min-max]")
+    print(_bench_backends.format_table(results))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lrn_op.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per column (default 7)")
@@ -358,7 +379,10 @@ def main(argv=None):
                         help="time only tf.nn.lrn, after lrn_op.replace_builtin() (for the second table), as JSON")
     parser.add_argument("--simd", metavar="PATH",
                         help="time this SIMD path (LRN_OP_SIMD), or 'all': every path this CPU runs, one table")
+    parser.add_argument("--backends", action="store_true",
+                        help="time lrn_op under JAX and PyTorch against their own LRN instead (no TensorFlow needed)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # --simd all's per-path processes
+    parser.add_argument("--backend", help=argparse.SUPPRESS)  # --backends' per-backend processes
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error(f"--runs must be at least 1 and --warmup at least 0, got {args.runs} and {args.warmup}")
@@ -367,6 +391,11 @@ def main(argv=None):
     if args.simd == "all" and (args.model or args.replaced or args.plot):
         parser.error("--simd all prints one table of lrn_op's op per path: it does not combine with --model, "
                      "--replaced or --plot")
+    if args.backends and (args.model or args.replaced or args.plot or args.simd or args.sweep):
+        parser.error("--backends prints its own table of the AlexNet LRN1 and TF defaults cases: it does not combine "
+                     "with --model, --replaced, --plot, --simd or --sweep")
+    if args.backend or args.backends:
+        return _backends_main(args)
     if args.simd and args.simd != "all":
         os.environ["LRN_OP_SIMD"] = args.simd  # read when the kernels first run, which is later
     if importlib.util.find_spec("tensorflow") is None:

@@ -1,11 +1,15 @@
-"""The Keras layer: a thin shell over lrn_op.local_response_normalization (or, portable, over TF's own op)."""
-import keras
-import tensorflow as tf
+"""The Keras layer: a thin shell over lrn_op's kernels in the backend's own front end (lrn_op.ops for TensorFlow,
+lrn_op.jax, lrn_op.torch), or, portable under TensorFlow, over TF's own op. It imports only the running backend."""
+import importlib
 
-from lrn_op import _checks, ops
+import keras
+
+from lrn_op import _checks
 
 _DATA_FORMATS = {"channels_last": "NHWC", "channels_first": "NCHW"}
-_PORTABLE_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
+_PORTABLE_DTYPES = ("float16", "bfloat16", "float32")
+# The front end of lrn_op's kernels for each Keras backend, with its local_response_normalization.
+_FRONT_ENDS = {"tensorflow": "lrn_op.ops", "jax": "lrn_op.jax", "torch": "lrn_op.torch"}
 
 
 @keras.saving.register_keras_serializable(package="lrn_op")
@@ -19,11 +23,13 @@ class LocalResponseNormalization(keras.layers.Layer):
       beta: float, default 0.5.
       data_format: "channels_last" (NHWC) or "channels_first" (NCHW, computed natively); None takes
         `keras.config.image_data_format()`.
-      portable: bool, default False. True calls TensorFlow's own `tf.nn.local_response_normalization` instead of
-        lrn_op's op, so that a model built with it holds only TF's builtin ops: its SavedModel loads where lrn_op is
-        not installed, and `tf.lite.TFLiteConverter` converts it to TFLite's builtin LRN. It covers what TF's op
-        covers: channels_last, and float16, bfloat16 (computed through float32, since TF has no CPU kernel for it)
-        and float32 inputs. After `lrn_op.replace_builtin()` it runs lrn_op's kernels all the same.
+      portable: bool, default False. Under the tensorflow backend, True calls TensorFlow's own
+        `tf.nn.local_response_normalization` instead of lrn_op's op, so that a model built with it holds only TF's
+        builtin ops: its SavedModel loads where lrn_op is not installed, and `tf.lite.TFLiteConverter` converts it
+        to TFLite's builtin LRN. It covers what TF's op covers: channels_last, and float16, bfloat16 (computed
+        through float32, since TF has no CPU kernel for it) and float32 inputs. After `lrn_op.replace_builtin()` it
+        runs lrn_op's kernels all the same. JAX and PyTorch have no LRN of their own, so under those backends the
+        flag changes nothing: the layer runs lrn_op's kernels, and a model saved with it loads under any backend.
       **kwargs: the base Layer's arguments (name, dtype, ...).
 
     Shape:
@@ -34,10 +40,11 @@ class LocalResponseNormalization(keras.layers.Layer):
     """
 
     def __init__(self, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format=None, portable=False, **kwargs):
-        if keras.backend.backend() != "tensorflow":
+        backend = keras.backend.backend()
+        if backend not in _FRONT_ENDS:
             raise RuntimeError(
-                f"lrn_op.LocalResponseNormalization runs lrn_op's TensorFlow op, so it needs Keras's tensorflow "
-                f"backend; this process runs the {keras.backend.backend()!r} backend (KERAS_BACKEND).")
+                f"lrn_op.LocalResponseNormalization runs under Keras's {', '.join(_FRONT_ENDS)} backends; this "
+                f"process runs the {backend!r} backend (KERAS_BACKEND).")
         super().__init__(**kwargs)
         data_format = data_format or keras.config.image_data_format()
         if data_format not in _DATA_FORMATS:
@@ -54,17 +61,22 @@ class LocalResponseNormalization(keras.layers.Layer):
         self.beta = checked["beta"]
         self.data_format = data_format
         self.portable = portable
+        # Resolved here, not in call: torch.compile traces call, and an import there would break its graph.
+        self._builtin_op = portable and backend == "tensorflow"
+        self._kernels = importlib.import_module(_FRONT_ENDS[backend]).local_response_normalization
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def call(self, inputs):
-        if self.portable:
+        if self._builtin_op:
             return self._builtin(inputs)
-        return ops.local_response_normalization(inputs, self.depth_radius, self.bias, self.alpha, self.beta,
-                                                data_format=_DATA_FORMATS[self.data_format])
+        return self._kernels(inputs, self.depth_radius, self.bias, self.alpha, self.beta,
+                             data_format=_DATA_FORMATS[self.data_format])
 
     def _builtin(self, inputs):
+        import tensorflow as tf
+
         dtype = tf.as_dtype(inputs.dtype)
-        if dtype not in _PORTABLE_DTYPES:
+        if dtype.name not in _PORTABLE_DTYPES:
             raise ValueError("portable=True covers float16, bfloat16 and float32 inputs, the dtypes of TensorFlow's "
                              f"own LRN; got {dtype.name}: use portable=False")
         # TF has no CPU kernel for bfloat16 LRN; through float32 the graph runs anywhere, with the same rounding.

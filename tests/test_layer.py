@@ -85,6 +85,7 @@ def test_export_writes_a_saved_model_that_reloads(rng, tmp_path):
 
 def test_another_keras_backend_gets_a_clear_error(monkeypatch):
     # Keras reports its backend through keras.backend.backend(), which KERAS_BACKEND sets at import.
-    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    with pytest.raises(RuntimeError, match="needs Keras's tensorflow backend; this process runs the 'jax' backend"):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "numpy")
+    with pytest.raises(RuntimeError, match="runs under Keras's tensorflow, jax, torch backends; this process runs "
+                                           "the 'numpy' backend"):
         lrn_op.LocalResponseNormalization(2)

@@ -115,6 +115,7 @@ def test_without_tensorflow_the_tf_api_says_what_to_install(tmp_path):
     for name, line in zip(("local_response_normalization", "LocalResponseNormalization", "replace_builtin"),
                           lines[1:]):
         assert line.startswith(f"lrn_op.{name} needs TensorFlow") and "pip install 'lrn_op[tensorflow-cpu]'" in line
+        assert ("KERAS_BACKEND=jax with 'lrn_op[jax]'" in line) == (name == "LocalResponseNormalization")
 
 
 @pytest.mark.parametrize("arguments,message", [

@@ -1,0 +1,99 @@
+"""A JAX front end: lrn_op's kernels as XLA FFI custom calls, so that they run inside jit-compiled XLA programs with
+no Python callback. It never imports TensorFlow.
+
+`local_response_normalization` is differentiable once (`jax.custom_vjp` ties the forward call to the gradient
+call), and works under `jax.jit` and `jax.vmap`. The parameters mean what they mean in
+`lrn_op.local_response_normalization`.
+"""
+import ctypes
+import functools
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import lrn_op
+from lrn_op import _checks
+
+_FORWARD, _BACKWARD = "lrn_op_forward", "lrn_op_backward"
+_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _register():
+    try:
+        library = ctypes.CDLL(str(Path(__file__).with_name("_lrn_xla.so")))
+    except OSError as error:
+        raise lrn_op._not_built(error) from None
+    jax.ffi.register_ffi_target(_FORWARD, jax.ffi.pycapsule(library.LrnOpForward), platform="cpu")
+    jax.ffi.register_ffi_target(_BACKWARD, jax.ffi.pycapsule(library.LrnOpBackward), platform="cpu")
+
+
+_register()
+
+
+def _call(target, like, params, *operands):
+    depth_radius, bias, alpha, beta, channels_first = params
+    # Leading axes count as batch in the kernels (cc/xla_ffi.cc), so vmap hands its batch axes straight through.
+    return jax.ffi.ffi_call(target, jax.ShapeDtypeStruct(like.shape, like.dtype), vmap_method="broadcast_all")(
+        *operands, depth_radius=np.int64(depth_radius), bias=np.float64(bias), alpha=np.float64(alpha),
+        beta=np.float64(beta), channels_first=channels_first)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _lrn(x, params):
+    return _call(_FORWARD, x, params, x)
+
+
+def _lrn_forward(x, params):
+    y = _call(_FORWARD, x, params, x)
+    return y, (x, y)
+
+
+def _lrn_backward(params, residuals, dy):
+    x, y = residuals
+    return (_call(_BACKWARD, x, params, dy, x, y),)
+
+
+_lrn.defvjp(_lrn_forward, _lrn_backward)
+
+
+def _as_input(name, value):
+    _checks.refuse_complex(name, value)
+    try:
+        array = jnp.asarray(value)
+    except TypeError as error:
+        raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
+    if jnp.issubdtype(array.dtype, jnp.integer) or array.dtype == jnp.bool_:
+        array = array.astype(jnp.float32)  # as the TF front end converts integer input
+    if array.dtype.name not in _DTYPES:
+        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {array.dtype.name}")
+    if array.ndim != 4:
+        raise ValueError(f"{name} must be 4-dimensional, got shape {array.shape}")
+    return array
+
+
+def _params(depth_radius, bias, alpha, beta, data_format):
+    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
+    return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
+
+
+def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
+    """LRN of a 4-D JAX array (NHWC, or NCHW with data_format="NCHW"); see `lrn_op.local_response_normalization`.
+
+    Differentiable once with jax.grad; second derivatives are not defined (the gradient call has no derivative).
+    """
+    params = _params(depth_radius, bias, alpha, beta, data_format)
+    return _lrn(_as_input("x", x), params)
+
+
+def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
+    """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
+    params = _params(depth_radius, bias, alpha, beta, data_format)
+    x = _as_input("x", x)
+    dy, y = _as_input("dy", dy), _as_input("y", y)
+    for name, array in (("dy", dy), ("y", y)):
+        if array.shape != x.shape or array.dtype != x.dtype:
+            raise ValueError(f"{name} must match x in shape and dtype, got {array.shape} {array.dtype} "
+                             f"for x {x.shape} {x.dtype}")
+    return _call(_BACKWARD, x, params, dy, x, y)

@@ -1,0 +1,132 @@
+"""A PyTorch front end: lrn_op's kernels as `torch.library` custom ops, `lrn_op::local_response_normalization` and
+`lrn_op::local_response_normalization_grad`, with an autograd formula and fake (meta) implementations, so that
+`torch.compile` traces them without a graph break. It never imports TensorFlow.
+
+The kernels read and write the tensors' own memory through the numpy module's buffers: no copy on the way in or
+out of a contiguous tensor. An NCHW tensor stored channels_last (`torch.channels_last`) is read as the NHWC memory it
+is, and the result is channels_last too; other strides are made contiguous first. CPU tensors only. The parameters mean what they mean in `lrn_op.local_response_normalization`.
+"""
+import ml_dtypes
+import torch
+
+import lrn_op
+from lrn_op import _checks
+
+try:
+    from lrn_op import _lrn_numpy
+except ImportError as error:
+    raise lrn_op._not_built(error) from None
+
+_DTYPES = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float32: "float32", torch.float64: "float64"}
+
+
+def _array(tensor):
+    """A numpy view of a contiguous CPU tensor's memory (numpy has no bfloat16: ml_dtypes' is bit-compatible)."""
+    tensor = tensor.detach()
+    if tensor.dtype == torch.bfloat16:
+        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return tensor.numpy()
+
+
+def _stored_nhwc(x, channels_first):
+    """An NCHW tensor stored channels_last (torch.channels_last): its memory is NHWC, which the kernels read as it
+    is, and the fastest way they have (the row path)."""
+    return channels_first and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+
+
+def _output_like(x, channels_first):
+    """What the ops return: channels_last memory for a channels_last NCHW input, else contiguous."""
+    stored_nhwc = _stored_nhwc(x, channels_first)
+    return torch.empty_like(x, memory_format=torch.channels_last if stored_nhwc else torch.contiguous_format)
+
+
+def _run(kernel, inputs, params, channels_first):
+    """Runs a kernel over contiguous views of the inputs into a fresh output, and returns the output."""
+    if _stored_nhwc(inputs[0], channels_first):
+        views = [t.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1) for t in inputs]
+        out = torch.empty_like(views[0], memory_format=torch.contiguous_format)
+        kernel(*map(_array, views), _array(out), _lrn_numpy.Params(*params), False)
+        return out.permute(0, 3, 1, 2)
+    views = [t.contiguous() for t in inputs]
+    out = torch.empty_like(views[0], memory_format=torch.contiguous_format)
+    kernel(*map(_array, views), _array(out), _lrn_numpy.Params(*params), channels_first)
+    return out
+
+
+@torch.library.custom_op("lrn_op::local_response_normalization", mutates_args=())
+def _forward(x: torch.Tensor, depth_radius: int, bias: float, alpha: float, beta: float,
+             channels_first: bool) -> torch.Tensor:
+    return _run(_lrn_numpy.forward, [x], (depth_radius, bias, alpha, beta), channels_first)
+
+
+@torch.library.custom_op("lrn_op::local_response_normalization_grad", mutates_args=())
+def _backward(dy: torch.Tensor, x: torch.Tensor, y: torch.Tensor, depth_radius: int, bias: float, alpha: float,
+              beta: float, channels_first: bool) -> torch.Tensor:
+    # x first: its memory layout decides the kernels' (the others follow it).
+    def kernel(x, dy, y, dx, params, channels_first):
+        _lrn_numpy.backward(dy, x, y, dx, params, channels_first)
+
+    return _run(kernel, [x, dy, y], (depth_radius, bias, alpha, beta), channels_first)
+
+
+@_forward.register_fake
+def _(x, depth_radius, bias, alpha, beta, channels_first):
+    return _output_like(x, channels_first)
+
+
+@_backward.register_fake
+def _(dy, x, y, depth_radius, bias, alpha, beta, channels_first):
+    return _output_like(x, channels_first)
+
+
+def _setup_context(ctx, inputs, output):
+    x, *params = inputs
+    ctx.save_for_backward(x, output)
+    ctx.params = params
+
+
+def _gradient(ctx, dy):
+    x, y = ctx.saved_tensors
+    # The gradient op has no derivative of its own: second order raises rather than returning a wrong zero.
+    return (torch.ops.lrn_op.local_response_normalization_grad(dy, x, y, *ctx.params),) + (None,) * len(ctx.params)
+
+
+_forward.register_autograd(_gradient, setup_context=_setup_context)
+
+
+def _as_input(name, value):
+    _checks.refuse_complex(name, value)
+    tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    if not tensor.is_floating_point() and not tensor.is_complex():
+        tensor = tensor.to(torch.float32)  # as the TF front end converts integer input
+    if tensor.dtype not in _DTYPES:
+        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {tensor.dtype}")
+    if tensor.dim() != 4:
+        raise ValueError(f"{name} must be 4-dimensional, got shape {tuple(tensor.shape)}")
+    if tensor.device.type != "cpu":
+        raise ValueError(f"{name} must be on the CPU (lrn_op's kernels are CPU kernels), got {tensor.device}")
+    return tensor
+
+
+def _params(depth_radius, bias, alpha, beta, data_format):
+    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
+    return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
+
+
+def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
+    """LRN of a 4-D CPU tensor (NHWC, or NCHW with data_format="NCHW"); see `lrn_op.local_response_normalization`.
+
+    Differentiable once through autograd; a second derivative raises.
+    """
+    return _forward(_as_input("x", x), *_params(depth_radius, bias, alpha, beta, data_format))
+
+
+def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
+    """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
+    x = _as_input("x", x)
+    dy, y = _as_input("dy", dy), _as_input("y", y)
+    for name, tensor in (("dy", dy), ("y", y)):
+        if tensor.shape != x.shape or tensor.dtype != x.dtype:
+            raise ValueError(f"{name} must match x in shape and dtype, got {tuple(tensor.shape)} {tensor.dtype} "
+                             f"for x {tuple(x.shape)} {x.dtype}")
+    return _backward(dy, x, y, *_params(depth_radius, bias, alpha, beta, data_format))
