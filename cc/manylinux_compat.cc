@@ -9,8 +9,10 @@
 //   exception_ptr::_M_addref/_M_release CXXABI_1.3.13   std::exception_ptr's inline copy and destructor (pybind11)
 //   pthread_once                        GLIBC_2.34      std::call_once, through gthr-posix.h
 //   __libc_single_threaded              GLIBC_2.32      the reference counts of shared_ptr and std::string
+//   std::stringstream's default ctor    GLIBCXX_3.4.26  the error messages of jaxlib's XLA FFI headers
 #include <exception>
 #include <new>
+#include <sstream>
 
 #if defined(__x86_64__)
 #define LRN_GLIBC_BASE "GLIBC_2.2.5"
@@ -51,6 +53,14 @@ void exception_ptr::_M_release() noexcept {
 
 }  // namespace __exception_ptr
 }  // namespace std
+
+// The default constructor of std::stringstream, exported since GLIBCXX_3.4.26, as the constructor with an open mode
+// (GLIBCXX_3.4.21) that the default one delegates to.
+void lrn_stringstream_default(std::stringstream* self) __asm__(
+    "_ZNSt7__cxx1118basic_stringstreamIcSt11char_traitsIcESaIcEEC1Ev");
+void lrn_stringstream_default(std::stringstream* self) {
+  new (self) std::stringstream(std::ios_base::in | std::ios_base::out);
+}
 
 extern "C" {
 

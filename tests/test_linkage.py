@@ -1,10 +1,12 @@
 """The installed libraries, read as ELF files: the symbol versions they need stay within manylinux_2_27 (the tag of
 TensorFlow's own wheels, which lrn_op's wheel carries), each op library records libtensorflow_framework.so.2 as
-needed, and none holds a path of the machine or environment that built it."""
+needed and the numpy and XLA libraries no framework's, and none holds a path of the machine or environment that
+built it."""
 import sys
 import sysconfig
 from pathlib import Path
 
+import jax.ffi
 import pybind11
 import pytest
 import tensorflow as tf
@@ -36,7 +38,7 @@ def needed_libraries(library):
 
 
 def test_every_library_is_checked():
-    assert {p.name.split(".")[0] for p in LIBRARIES} == {"_lrn_ops", "_lrn_builtin_kernels", "_lrn_numpy"}
+    assert {p.name.split(".")[0] for p in LIBRARIES} == {"_lrn_ops", "_lrn_builtin_kernels", "_lrn_numpy", "_lrn_xla"}
 
 
 @pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
@@ -56,12 +58,21 @@ def test_op_libraries_record_tensorflow_framework_as_needed(name):
     assert "libtensorflow_framework.so.2" in needed_libraries(PACKAGE / name)
 
 
+@pytest.mark.parametrize("name", ["_lrn_numpy", "_lrn_xla"])
+def test_the_libraries_of_the_other_front_ends_need_no_framework(name):
+    # numpy, JAX and PyTorch users install no TensorFlow; the XLA targets reach jaxlib through the FFI API alone.
+    (library,) = [p for p in LIBRARIES if p.name.split(".")[0] == name]
+    assert needed_libraries(library) <= {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "libpthread.so.0",
+                                         "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+
+
 @pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
 def test_libraries_hold_no_build_paths(library):
     data = library.read_bytes()
     # Where the build could have left a path: the source tree, an isolated build environment, the include
     # directories of TensorFlow, pybind11 and Python, this environment's prefix.
     places = ["pip-build-env", "pip-req-build", "pip-wheel-", "site-packages", str(ROOT), sys.prefix,
-              sys.base_prefix, tf.sysconfig.get_include(), pybind11.get_include(), sysconfig.get_paths()["include"]]
+              sys.base_prefix, tf.sysconfig.get_include(), pybind11.get_include(), sysconfig.get_paths()["include"],
+              jax.ffi.include_dir()]
     found = [place for place in places if place.encode() in data]
     assert not found, f"{library.name} holds {found}"
