@@ -272,3 +272,20 @@ def test_torch_channels_last_memory_runs_as_nhwc_and_stays_channels_last(rng):
     compiled = torch.compile(lambda t: lrn_op.torch.local_response_normalization(t, **params, data_format="NCHW"),
                              fullgraph=True)
     np.testing.assert_array_equal(compiled(stored_nhwc.detach()).numpy(), y.detach().numpy())
+
+
+def test_the_backends_benchmark_times_the_same_math_on_both_sides(rng):
+    """bench --backends compares lrn_op with torch.nn.LocalResponseNorm and a keras.ops composite: both must compute
+    lrn_op's LRN, or the table would time different things."""
+    import keras
+    import torch
+
+    from lrn_op import _bench_backends
+
+    x, params, ref = _case(rng)
+    expected = reference.lrn(x, **ref)
+    nchw = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    module = _bench_backends.torch_module(**params)
+    assert bounds.forward_error(module(nchw).numpy().transpose(0, 2, 3, 1), expected, "float32") <= bounds.TF_FLOAT32
+    composite = keras.ops.convert_to_numpy(_bench_backends.keras_composite(x, **params))
+    assert bounds.forward_error(composite, expected, "float32") <= bounds.TF_FLOAT32

@@ -122,6 +122,7 @@ def test_without_tensorflow_the_tf_api_says_what_to_install(tmp_path):
     (["--runs", "0"], "--runs must be at least 1"),
     (["--model", "--sweep"], "--model times the network alone"),
     (["--simd", "all", "--model"], "--simd all prints one table of lrn_op's op per path"),
+    (["--backends", "--sweep"], "--backends prints its own table of the AlexNet LRN1 and TF defaults cases"),
 ])
 def test_bench_refuses_arguments_it_cannot_honour(arguments, message):
     result = run_python("import sys\nfrom lrn_op import bench\nbench.main(sys.argv[1:])\n", *arguments)
