@@ -28,6 +28,21 @@ def check(depth_radius, bias, alpha, beta, data_format="NHWC"):
     }
 
 
+def kernel_params(depth_radius, bias, alpha, beta, data_format):
+    """(depth_radius, bias, alpha, beta, channels_first), checked: what the kernels of the numpy, JAX and PyTorch
+    front ends take."""
+    attrs = check(depth_radius, bias, alpha, beta, data_format)
+    return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
+
+
+def match_x(x, **arrays):
+    """ValueError naming the first of `arrays` (dy, y) whose shape or dtype is not x's."""
+    for name, array in arrays.items():
+        if tuple(array.shape) != tuple(x.shape) or array.dtype != x.dtype:
+            raise ValueError(f"{name} must match x in shape and dtype, got {tuple(array.shape)} {array.dtype} "
+                             f"for x {tuple(x.shape)} {x.dtype}")
+
+
 def _depth_radius(value):
     # TF accepts an integral float (2.0) where it wants an int; so do we, but never 2.5.
     if isinstance(value, numbers.Integral):

@@ -73,27 +73,19 @@ def _as_input(name, value):
     return array
 
 
-def _params(depth_radius, bias, alpha, beta, data_format):
-    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
-    return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
-
-
 def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """LRN of a 4-D JAX array (NHWC, or NCHW with data_format="NCHW"); see `lrn_op.local_response_normalization`.
 
     Differentiable once with jax.grad; second derivatives are not defined (the gradient call has no derivative).
     """
-    params = _params(depth_radius, bias, alpha, beta, data_format)
+    params = _checks.kernel_params(depth_radius, bias, alpha, beta, data_format)
     return _lrn(_as_input("x", x), params)
 
 
 def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
-    params = _params(depth_radius, bias, alpha, beta, data_format)
+    params = _checks.kernel_params(depth_radius, bias, alpha, beta, data_format)
     x = _as_input("x", x)
     dy, y = _as_input("dy", dy), _as_input("y", y)
-    for name, array in (("dy", dy), ("y", y)):
-        if array.shape != x.shape or array.dtype != x.dtype:
-            raise ValueError(f"{name} must match x in shape and dtype, got {array.shape} {array.dtype} "
-                             f"for x {x.shape} {x.dtype}")
+    _checks.match_x(x, dy=dy, y=y)
     return _call(_BACKWARD, x, params, dy, x, y)

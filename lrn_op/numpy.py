@@ -36,9 +36,8 @@ def _as_input(name, value, dtype=None):
 
 
 def _params_of(depth_radius, bias, alpha, beta, data_format):
-    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
-    params = _lrn_numpy.Params(attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"])
-    return params, attrs["data_format"] == "NCHW"
+    *params, channels_first = _checks.kernel_params(depth_radius, bias, alpha, beta, data_format)
+    return _lrn_numpy.Params(*params), channels_first
 
 
 def _output(out, like, *inputs):
@@ -81,10 +80,7 @@ def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=
     x = _as_input("x", x)
     dy = _as_input("dy", dy, x.dtype)
     y = _as_input("y", y, x.dtype)
-    for name, array in (("dy", dy), ("y", y)):
-        if array.shape != x.shape or array.dtype != x.dtype:
-            raise ValueError(f"{name} must match x in shape and dtype, got {array.shape} {array.dtype} "
-                             f"for x {x.shape} {x.dtype}")
+    _checks.match_x(x, dy=dy, y=y)
     dx = _output(out, x, dy, x, y)
     _lrn_numpy.backward(dy, x, y, dx, params, channels_first)
     return dx

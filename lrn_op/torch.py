@@ -108,25 +108,17 @@ def _as_input(name, value):
     return tensor
 
 
-def _params(depth_radius, bias, alpha, beta, data_format):
-    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
-    return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
-
-
 def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """LRN of a 4-D CPU tensor (NHWC, or NCHW with data_format="NCHW"); see `lrn_op.local_response_normalization`.
 
     Differentiable once through autograd; a second derivative raises.
     """
-    return _forward(_as_input("x", x), *_params(depth_radius, bias, alpha, beta, data_format))
+    return _forward(_as_input("x", x), *_checks.kernel_params(depth_radius, bias, alpha, beta, data_format))
 
 
 def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
     x = _as_input("x", x)
     dy, y = _as_input("dy", dy), _as_input("y", y)
-    for name, tensor in (("dy", dy), ("y", y)):
-        if tensor.shape != x.shape or tensor.dtype != x.dtype:
-            raise ValueError(f"{name} must match x in shape and dtype, got {tuple(tensor.shape)} {tensor.dtype} "
-                             f"for x {tuple(x.shape)} {x.dtype}")
-    return _backward(dy, x, y, *_params(depth_radius, bias, alpha, beta, data_format))
+    _checks.match_x(x, dy=dy, y=y)
+    return _backward(dy, x, y, *_checks.kernel_params(depth_radius, bias, alpha, beta, data_format))
