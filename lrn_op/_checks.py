@@ -15,6 +15,8 @@ DATA_FORMATS = ("NHWC", "NCHW")
 SIMD_PATHS = {"x86_64": ("baseline", "avx2", "avx512"), "AMD64": ("baseline", "avx2", "avx512"),
               "aarch64": ("neon",)}.get(platform.machine(), ("baseline",))
 MAX_DEPTH_RADIUS = 2**31 - 1
+# The storage types the kernels have.
+DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def check(depth_radius, bias, alpha, beta, data_format="NHWC"):
@@ -33,6 +35,14 @@ def kernel_params(depth_radius, bias, alpha, beta, data_format):
     front ends take."""
     attrs = check(depth_radius, bias, alpha, beta, data_format)
     return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
+
+
+def check_input(name, dtype_name, shape=None):
+    """TypeError for a dtype the kernels lack, ValueError for a shape that is not 4-D (when one is given)."""
+    if dtype_name not in DTYPES:
+        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {dtype_name}")
+    if shape is not None and len(shape) != 4:
+        raise ValueError(f"{name} must be 4-dimensional, got shape {tuple(shape)}")
 
 
 def match_x(x, **arrays):

@@ -17,7 +17,6 @@ import lrn_op
 from lrn_op import _checks
 
 _FORWARD, _BACKWARD = "lrn_op_forward", "lrn_op_backward"
-_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def _register():
@@ -66,10 +65,7 @@ def _as_input(name, value):
         raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
     if jnp.issubdtype(array.dtype, jnp.integer) or array.dtype == jnp.bool_:
         array = array.astype(jnp.float32)  # as the TF front end converts integer input
-    if array.dtype.name not in _DTYPES:
-        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {array.dtype.name}")
-    if array.ndim != 4:
-        raise ValueError(f"{name} must be 4-dimensional, got shape {array.shape}")
+    _checks.check_input(name, array.dtype.name, array.shape)
     return array
 
 

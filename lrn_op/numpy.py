@@ -16,9 +16,6 @@ except ImportError as error:
 
 _checks.check_simd_request(_lrn_numpy.simd_path())
 
-_DTYPES = ("float16", "bfloat16", "float32", "float64")
-
-
 def _as_input(name, value, dtype=None):
     _checks.refuse_complex(name, value)
     if isinstance(value, np.ndarray):
@@ -28,10 +25,7 @@ def _as_input(name, value, dtype=None):
             array = np.asarray(value, dtype=dtype or np.float32)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
-    if array.dtype.name not in _DTYPES:
-        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {array.dtype.name}")
-    if array.ndim != 4:
-        raise ValueError(f"{name} must be 4-dimensional, got shape {array.shape}")
+    _checks.check_input(name, array.dtype.name, array.shape)
     return np.ascontiguousarray(array)
 
 

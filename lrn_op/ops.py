@@ -105,7 +105,6 @@ def _in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
-_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
 
 
 def _input(value, name, default=tf.float32):
@@ -119,8 +118,7 @@ def _input(value, name, default=tf.float32):
         tensor = tf.convert_to_tensor(value, name=name)
     else:
         tensor = tf.convert_to_tensor(value, dtype_hint=default, name=name)
-    if tensor.dtype not in _DTYPES:
-        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {tensor.dtype.name}")
+    _checks.check_input(name, tensor.dtype.name)
     return tensor
 
 

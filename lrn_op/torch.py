@@ -4,7 +4,8 @@
 
 The kernels read and write the tensors' own memory through the numpy module's buffers: no copy on the way in or
 out of a contiguous tensor. An NCHW tensor stored channels_last (`torch.channels_last`) is read as the NHWC memory it
-is, and the result is channels_last too; other strides are made contiguous first. CPU tensors only. The parameters mean what they mean in `lrn_op.local_response_normalization`.
+is, and the result is channels_last too; other strides are made contiguous first. CPU tensors only. The parameters
+mean what they mean in `lrn_op.local_response_normalization`.
 """
 import ml_dtypes
 import torch
@@ -16,9 +17,6 @@ try:
     from lrn_op import _lrn_numpy
 except ImportError as error:
     raise lrn_op._not_built(error) from None
-
-_DTYPES = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float32: "float32", torch.float64: "float64"}
-
 
 def _array(tensor):
     """A numpy view of a contiguous CPU tensor's memory (numpy has no bfloat16: ml_dtypes' is bit-compatible)."""
@@ -42,15 +40,14 @@ def _output_like(x, channels_first):
 
 def _run(kernel, inputs, params, channels_first):
     """Runs a kernel over contiguous views of the inputs into a fresh output, and returns the output."""
-    if _stored_nhwc(inputs[0], channels_first):
+    stored_nhwc = _stored_nhwc(inputs[0], channels_first)
+    if stored_nhwc:
         views = [t.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1) for t in inputs]
-        out = torch.empty_like(views[0], memory_format=torch.contiguous_format)
-        kernel(*map(_array, views), _array(out), _lrn_numpy.Params(*params), False)
-        return out.permute(0, 3, 1, 2)
-    views = [t.contiguous() for t in inputs]
+    else:
+        views = [t.contiguous() for t in inputs]
     out = torch.empty_like(views[0], memory_format=torch.contiguous_format)
-    kernel(*map(_array, views), _array(out), _lrn_numpy.Params(*params), channels_first)
-    return out
+    kernel(*map(_array, views), _array(out), _lrn_numpy.Params(*params), channels_first and not stored_nhwc)
+    return out.permute(0, 3, 1, 2) if stored_nhwc else out
 
 
 @torch.library.custom_op("lrn_op::local_response_normalization", mutates_args=())
@@ -99,10 +96,7 @@ def _as_input(name, value):
     tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
     if not tensor.is_floating_point() and not tensor.is_complex():
         tensor = tensor.to(torch.float32)  # as the TF front end converts integer input
-    if tensor.dtype not in _DTYPES:
-        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {tensor.dtype}")
-    if tensor.dim() != 4:
-        raise ValueError(f"{name} must be 4-dimensional, got shape {tuple(tensor.shape)}")
+    _checks.check_input(name, str(tensor.dtype).removeprefix("torch."), tensor.shape)
     if tensor.device.type != "cpu":
         raise ValueError(f"{name} must be on the CPU (lrn_op's kernels are CPU kernels), got {tensor.device}")
     return tensor

@@ -45,8 +45,8 @@ inline vd input_gradient(vd direct, vd x, vd window_of_terms, double coefficient
 
 // Runs pass(powers) with the fast powers, and again with the exact ones if any normaliser it met left the fast
 // domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid (even through float) and
-// the refinement (powers-inl.h) converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along with the pass,
-// and the rare rerun overwrites everything the first run wrote.
+// the refinement (powers-inl.h) converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along
+// with the pass, and the rare rerun overwrites everything the first run wrote.
 template <BetaKind K, bool Precise>
 struct FastPowers {
   vl in_domain = vl{} == 0;

@@ -218,7 +218,8 @@ inline Powers exact_powers(vd n, double beta) {
 
 // Fast: no sqrt or division instruction, since those dominate the float32 forward (cc/kernel/PERFORMANCE.md). Not
 // Precise, the relative error is below 1e-9 (measured at most 1.3e-9, for 1/n at beta = 3/4): far below float32's
-// half ulp (6e-8), so for float32 and the half types the result rounds as the exact one does but near ties. Precise (double storage), it is a few double ulps.
+// half ulp (6e-8), so for float32 and the half types the result rounds as the exact one does but near ties.
+// Precise (double storage), it is a few double ulps.
 template <BetaKind K, bool Precise>
 inline Powers fast_powers(vd n, double beta) {
   if constexpr (K == BetaKind::Half) {
