@@ -49,11 +49,22 @@ inline vd input_gradient(vd direct, vd x, vd window_of_terms, double coefficient
 // with the pass, and the rare rerun overwrites everything the first run wrote.
 template <BetaKind K, bool Precise>
 struct FastPowers {
+  // NaN fails both comparisons. AVX-512 compares into mask registers, which GCC ANDs as they are. Elsewhere the
+  // results are cast to integer lanes first: left as comparison results, their AND is lowered lane by lane through
+  // general registers on SSE2 (cc/kernel/PERFORMANCE.md).
+#if defined(__AVX512F__)
   vl in_domain = vl{} == 0;
   Powers operator()(vd n, double beta) {
-    in_domain &= (n >= 0x1p-100) & (n <= 0x1p100);  // NaN fails both
+    in_domain &= (n >= 0x1p-100) & (n <= 0x1p100);
     return fast_powers<K, Precise>(n, beta);
   }
+#else
+  vq in_domain = ~vq{};
+  Powers operator()(vd n, double beta) {
+    in_domain &= (vq)(n >= 0x1p-100) & (vq)(n <= 0x1p100);
+    return fast_powers<K, Precise>(n, beta);
+  }
+#endif
   bool all_in_domain() const {
     bool all = true;
     for (int64_t l = 0; l < kStripLanes; ++l) all = all && in_domain[l];

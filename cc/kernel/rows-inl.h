@@ -25,6 +25,14 @@ namespace LRN_ISA {
 // inside its own row.
 constexpr int64_t kDirectRadius = 6;
 
+// GCC does not inline window() into the SSE2 backward on its own, and the call spills every vector register around
+// it; forced, the AVX2 forward at r = 5 is laid out worse instead (cc/kernel/PERFORMANCE.md). So only there.
+#if defined(__AVX__)
+#define LRN_BASELINE_INLINE
+#else
+#define LRN_BASELINE_INLINE __attribute__((always_inline))
+#endif
+
 inline bool use_rows(const Layout& layout, const Params& p) {
   return layout.inner == 1 && effective_radius(p.depth_radius, layout.depth) <= kDirectRadius;
 }
@@ -102,7 +110,7 @@ class RowRuns {
   // The window sums at values [c, c + kStripLanes) of a run, from padded[r + i] = term_i (zero past the run), added
   // left to right. Like WindowPlan's, they never subtract. In runs of several rows the masks drop the terms of
   // neighbouring rows: an AND, so even a NaN there stays out.
-  vd window(const double* padded, int64_t c) const {
+  LRN_BASELINE_INLINE vd window(const double* padded, int64_t c) const {
     const vq* mask = masks_ + c / kStripLanes * (2 * radius_ + 1);
     vd sum{};
     for (int64_t k = 0; k <= 2 * radius_; ++k) {
