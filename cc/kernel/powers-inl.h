@@ -24,9 +24,9 @@ namespace LRN_ISA {
 
 // Estimates from the hardware, refined in double. The estimates run in the hardware's own lanes (ve): double on
 // AVX-512 and NEON, float on AVX2 and SSE, which have no double estimate; the conversions cost one each way, so the
-// two estimates that n^-3/4 needs share them. Relative error of an estimate: 2^-14 (AVX-512's rsqrt14 and rcp14),
+// two estimates that n^-1/4 needs share them. Relative error of an estimate: 2^-14 (AVX-512's rsqrt14 and rcp14),
 // 1.5 * 2^-12 (SSE's rsqrtps and rcpps), 2^-8 (AArch64's frsqrte and frecpe). kFastSteps steps (refine) take that
-// below 1e-9 (the bounds are there), kPreciseSteps to a few double ulps, for double storage. Valid for n in the fast
+// to about 1e-9 (the bounds are there), kPreciseSteps to a few double ulps, for double storage. Valid for n in the fast
 // domain (see with_powers), which the estimates through float also cover.
 #if defined(__AVX512F__)
 constexpr int kFastSteps = 1, kPreciseSteps = 2;
@@ -66,8 +66,9 @@ inline ve reciprocal_estimate(ve d) { return 1.0 / d; }
 // Step `step` towards z = n^(-a/b) from y, given e = 1 - n^a y^b: z = y (1 - e)^(-1/b) = y (1 + e/b + (b + 1) e^2 /
 // (2 b^2) + ...). The first step takes the series to e^2, third order: it leaves about (b + 1)(2b + 1) / (6 b^3) e^3,
 // which is 1 e^3 (b = 1), 0.31 e^3 (b = 2) or 0.12 e^3 (b = 4). Later steps start close enough for Newton's e / b,
-// which leaves (b + 1) / (2 b^2) e^2. Measured worst over 2e6 random n in the fast domain after the first step:
-// 3.2e-10 from SSE's estimates (n^-3/4, whose e compounds two estimates four times), 4.1e-12 from AVX-512's. Where
+// which leaves (b + 1) / (2 b^2) e^2. Measured worst over 1e6 strips of random n in the fast domain after the first
+// step, for beta = 3/4 (n^-1/4, whose e compounds two estimates four times, then cubed and raised to the fourth):
+// n^-3/4 8.9e-10 and 1/n 1.2e-9 from SSE's estimates, 1.3e-11 and 1.8e-11 from AVX-512's. Where
 // Newton's steps alone need two from SSE's estimates, the one third-order step halves the chain of dependent
 // operations; NEON's coarser estimates take a second step.
 template <bool Precise>
@@ -87,18 +88,17 @@ inline vd rsqrt_fast(vd n) {
   return y;
 }
 
-// n^-3/4 from the estimate n^-1/2 (n n^-1/2)^-1/2: b = 4, e = 1 - n^3 y^4.
+// n^-1/4 from the estimate (n n^-1/2)^-1/2: b = 4, e = 1 - n z^4. Then n^-3/4 and 1/n are z^3 and z^4, side by side,
+// where 1/n from n^-3/4 would add two dependent multiplies to the backward's chain (cc/kernel/PERFORMANCE.md).
 template <bool Precise>
-inline vd rsqrt_three_quarters_fast(vd n) {
+inline vd rsqrt_quarter_fast(vd n) {
   const ve m = to_estimate_lanes(n);
-  const ve root = rsqrt_estimate(m);
-  vd y = from_estimate_lanes(root * rsqrt_estimate(m * root));
-  const vd cube = n * n * n;  // n is in the fast domain, so n^3 and y^4 stay normal doubles
+  vd z = from_estimate_lanes(rsqrt_estimate(m * rsqrt_estimate(m)));
   for (int step = 0; step < kSteps<Precise>; ++step) {
-    const vd square = y * y;
-    y = refine<4>(y, 1.0 - cube * (square * square), step);
+    const vd square = z * z;
+    z = refine<4>(z, 1.0 - n * (square * square), step);
   }
-  return y;
+  return z;
 }
 
 // 1/d: b = 1, e = 1 - d y.
@@ -217,7 +217,7 @@ inline Powers exact_powers(vd n, double beta) {
 }
 
 // Fast: no sqrt or division instruction, since those dominate the float32 forward (cc/kernel/PERFORMANCE.md). Not
-// Precise, the relative error is below 1e-9 (measured at most 1.3e-9, for 1/n at beta = 3/4): far below float32's
+// Precise, the relative error is about 1e-9 (measured at most 1.2e-9, for 1/n at beta = 3/4): far below float32's
 // half ulp (6e-8), so for float32 and the half types the result rounds as the exact one does but near ties.
 // Precise (double storage), it is a few double ulps.
 template <BetaKind K, bool Precise>
@@ -226,9 +226,9 @@ inline Powers fast_powers(vd n, double beta) {
     const vd root = rsqrt_fast<Precise>(n);
     return {root, root * root};
   } else if constexpr (K == BetaKind::ThreeQuarters) {
-    const vd scale = rsqrt_three_quarters_fast<Precise>(n);
-    const vd n_scale_squared = n * (scale * scale);  // n^-1/2
-    return {scale, n_scale_squared * n_scale_squared};
+    const vd quarter = rsqrt_quarter_fast<Precise>(n);
+    const vd square = quarter * quarter;
+    return {square * quarter, square * square};
   } else if constexpr (K == BetaKind::One) {
     const vd inverse = reciprocal_fast<Precise>(n);
     return {inverse, inverse};
