@@ -118,6 +118,8 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       {{1, 2, 3, 29}, 9, 1.0, false},   {{2, 3, 3, 17}, 40, 1.3, true}, {{1, 1, 37, 3}, 1, 0.75, false},
       {{2, 2, 2, 12}, 0, 2.1, false},   {{1, 4, 5, 1}, 3, 0.75, true},  {{5, 1, 1, 9}, 6, 0.01, false},
       {{1, 1, 1, 70}, 7, 3.0, false},
+      // Wide NHWC windows, transposed onto the tile path: a window across blocks of 2r + 1, one cut to the depth.
+      {{2, 3, 2, 100}, 20, 0.75, false}, {{1, 2, 2, 64}, 200, 0.5, false}, {{3, 1, 2, 35}, 16, 1.0, false},
   };
   std::mt19937 random(42);
   std::uniform_int_distribution<int> eighths(-32, 32);
