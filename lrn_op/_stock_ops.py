@@ -80,4 +80,3 @@ def grad_of_grad(upstream, input_grads, input_image, output_image, depth_radius,
            - 2.0 * alpha * c * x * window_sum(dy * y / tf.square(n) * gx, depth_radius, data_format))
     dtype = input_image.dtype
     return tf.cast(d_dy, dtype), tf.cast(d_x, dtype), tf.cast(d_y, dtype)
-

@@ -16,6 +16,7 @@ except ImportError as error:
 
 _checks.check_simd_request(_lrn_numpy.simd_path())
 
+
 def _as_input(name, value, dtype=None):
     _checks.refuse_complex(name, value)
     if isinstance(value, np.ndarray):

@@ -105,8 +105,6 @@ def _in_xla_context():
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
-
-
 def _input(value, name, default=tf.float32):
     """An op input as a tensor. Tensors and float arrays keep their dtype; Python lists, numbers and integer arrays
     become the default (float32), as tf.nn.lrn converts them. Converting here rather than in the generated wrapper

@@ -18,6 +18,7 @@ try:
 except ImportError as error:
     raise lrn_op._not_built(error) from None
 
+
 def _array(tensor):
     """A numpy view of a contiguous CPU tensor's memory (numpy has no bfloat16: ml_dtypes' is bit-compatible)."""
     tensor = tensor.detach()
