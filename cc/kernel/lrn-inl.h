@@ -53,18 +53,17 @@ struct FastPowers {
   // results are cast to integer lanes first: left as comparison results, their AND is lowered lane by lane through
   // general registers on SSE2 (cc/kernel/PERFORMANCE.md).
 #if defined(__AVX512F__)
-  vl in_domain = vl{} == 0;
-  Powers operator()(vd n, double beta) {
-    in_domain &= (n >= 0x1p-100) & (n <= 0x1p100);
-    return fast_powers<K, Precise>(n, beta);
-  }
+  using Mask = vl;
+  static Mask in_range(vd n) { return (n >= 0x1p-100) & (n <= 0x1p100); }
 #else
-  vq in_domain = ~vq{};
+  using Mask = vq;
+  static Mask in_range(vd n) { return (vq)(n >= 0x1p-100) & (vq)(n <= 0x1p100); }
+#endif
+  Mask in_domain = ~Mask{};
   Powers operator()(vd n, double beta) {
-    in_domain &= (vq)(n >= 0x1p-100) & (vq)(n <= 0x1p100);
+    in_domain &= in_range(n);
     return fast_powers<K, Precise>(n, beta);
   }
-#endif
   bool all_in_domain() const {
     bool all = true;
     for (int64_t l = 0; l < kStripLanes; ++l) all = all && in_domain[l];
