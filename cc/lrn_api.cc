@@ -1,15 +1,21 @@
-// Runtime SIMD dispatch and the checks shared by every front end.
+// The one entry (compute), the runtime SIMD dispatch and the checks shared by every front end.
 #include "lrn_api.h"
 
 #include <locale.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <new>
+#include <system_error>
 
 #include "lrn_simd.h"
+#include "thread_pool.h"
 
 namespace lrn {
 namespace {
@@ -135,6 +141,139 @@ template <class T>
 bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& params,
               int64_t tile_begin, int64_t tile_end) {
   return active().kernels->of(x).backward(dy, x, y, dx, layout, params, tile_begin, tile_end);
+}
+
+namespace {
+
+// A thread gets at least this many tiles (of kTileLanes pixels each): below it, waking a worker costs more than it
+// saves.
+constexpr int64_t kMinTilesPerThread = 16;
+
+Status failure(Code code, std::string message) { return Status{code, std::move(message)}; }
+
+// A shape as Python writes a tuple: "(2, 3)", "(4,)", "()".
+std::string shape_text(const std::vector<int64_t>& dims) {
+  std::string text = "(";
+  for (size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
+  return text + (dims.size() == 1 ? ",)" : ")");
+}
+
+std::string type_text(const Operand& operand) {
+  return operand.dtype == DType::kUnsupported ? operand.type_name : dtype_name(operand.dtype);
+}
+
+// The operands of the request, x first: the one the others must agree with.
+std::vector<const Operand*> operands_of(const Request& request) {
+  if (request.direction == Direction::kForward) return {&request.x, &request.out};
+  return {&request.x, &request.dy, &request.y, &request.out};
+}
+
+// Each operand of a supported dtype and rank 4, all of x's dtype and shape, and something to read and write.
+Status check(const Request& request) {
+  const std::string problem = check_params(request.params);
+  if (!problem.empty()) return failure(Code::kInvalidArgument, problem);
+  const std::vector<const Operand*> operands = operands_of(request);
+  for (const Operand* operand : operands) {
+    if (operand->dtype == DType::kUnsupported) {
+      return failure(Code::kWrongType, std::string(operand->name) +
+                                           " must be float16, bfloat16, float32 or float64, got " + type_text(*operand));
+    }
+    if (operand->dims.size() != 4) {
+      return failure(Code::kInvalidArgument,
+                     std::string(operand->name) + " must be 4-dimensional, got shape " + shape_text(operand->dims));
+    }
+  }
+  const Operand& x = request.x;
+  for (const Operand* operand : operands) {
+    if (operand->dtype != x.dtype) {
+      return failure(Code::kWrongType, std::string(operand->name) + " must have the dtype of " + x.name + ", " +
+                                           dtype_name(x.dtype) + ", got " + dtype_name(operand->dtype));
+    }
+    if (operand->dims != x.dims) {
+      return failure(Code::kInvalidArgument, std::string(operand->name) + " must have the shape of " + x.name +
+                                                 ", " + shape_text(x.dims) + ", got " + shape_text(operand->dims));
+    }
+  }
+  const bool empty = std::find(x.dims.begin(), x.dims.end(), 0) != x.dims.end();
+  for (const Operand* operand : operands) {
+    if (!empty && operand->data == nullptr) {
+      return failure(Code::kInternal, std::string("lrn_op was handed no memory for ") + operand->name);
+    }
+  }
+  return Status{};
+}
+
+// Runs body over every tile on the threads the request allows; false if any call of body did (no scratch memory).
+template <class Body>
+bool run_tiles(const Request& request, const Layout& layout, Body body) {
+  const int64_t tiles = num_tiles(layout);
+  std::atomic<bool> ok{true};
+  const TileBody each = [&](int64_t begin, int64_t end) {
+    if (!body(begin, end)) ok = false;
+  };
+  const Threads& threads = request.threads;
+  if (threads.host_parallel_for) {
+    threads.host_parallel_for(tiles, tile_cost(layout), each);
+  } else {
+    const int64_t limit = threads.max_threads > 0 ? threads.max_threads : allowed_cpus();
+    parallel_for(tiles, static_cast<int>(std::clamp<int64_t>(tiles / kMinTilesPerThread, 1, limit)), each);
+  }
+  return ok;
+}
+
+template <class T>
+Status compute_typed(const Request& request, const Layout& layout) {
+  const T* x = static_cast<const T*>(request.x.data);
+  T* out = static_cast<T*>(const_cast<void*>(request.out.data));  // the one operand written
+  bool ok;
+  if (request.direction == Direction::kForward) {
+    ok = run_tiles(request, layout,
+                   [&](int64_t begin, int64_t end) { return forward(x, out, layout, request.params, begin, end); });
+  } else {
+    const T* dy = static_cast<const T*>(request.dy.data);
+    const T* y = static_cast<const T*>(request.y.data);
+    ok = run_tiles(request, layout, [&](int64_t begin, int64_t end) {
+      return backward(dy, x, y, out, layout, request.params, begin, end);
+    });
+  }
+  if (ok) return Status{};
+  return failure(Code::kOutOfMemory, "out of memory for the LRN scratch of depth " + std::to_string(layout.depth));
+}
+
+}  // namespace
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::kF16: return "float16";
+    case DType::kBF16: return "bfloat16";
+    case DType::kF32: return "float32";
+    case DType::kF64: return "float64";
+    default: return "unsupported";
+  }
+}
+
+Status compute(const Request& request) {
+  try {
+    Status status = check(request);
+    const std::vector<int64_t>& dims = request.x.dims;
+    if (!status.ok() || std::find(dims.begin(), dims.end(), 0) != dims.end()) return status;
+    const Layout layout = layout_of(dims.data(), request.channels_first);
+    switch (request.x.dtype) {
+      case DType::kF16: return compute_typed<f16>(request, layout);
+      case DType::kBF16: return compute_typed<bf16>(request, layout);
+      case DType::kF32: return compute_typed<float>(request, layout);
+      case DType::kF64: return compute_typed<double>(request, layout);
+      default: return failure(Code::kInternal, "lrn_op: unreachable dtype");
+    }
+  } catch (const std::bad_alloc& error) {
+    return failure(Code::kOutOfMemory, std::string("lrn_op ran out of memory: ") + error.what());
+  } catch (const std::system_error& error) {
+    return failure(Code::kInternal, std::string("lrn_op: a system call failed: ") + error.what());
+  } catch (const std::exception& error) {
+    return failure(Code::kInternal, std::string("lrn_op: ") + error.what());
+  } catch (...) {
+    return failure(Code::kInternal, "lrn_op: an unknown C++ exception");
+  }
 }
 
 #define LRN_INSTANTIATE(T)                                                                                       \

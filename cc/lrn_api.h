@@ -1,9 +1,13 @@
-// The public face of the LRN math: plain types, pointers and counts. Every front end (the TF kernels, the numpy
-// module) includes this header and nothing else of the math; the math itself lives in kernel/.
+// The boundary between the front ends and the math: plain types, pointers and counts. Every front end (the TF
+// kernels for lrn_op's ops and for TF's own LRN, the numpy/torch module, the XLA custom calls) calls compute() below
+// and nothing else: it checks the operands, returns at once for empty tensors, dispatches the dtype and the SIMD
+// path, runs the tiles on a thread pool and turns every C++ exception into a Status. The math lives in kernel/.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace lrn {
 
@@ -52,6 +56,7 @@ std::string check_params(const Params& params);
 // Returns an empty string, or a message that names the argument at fault.
 std::string parse_exact_params(const std::string& text, float bias, float alpha, float beta, Params* params);
 
+// The kernels themselves, for compute() and the kernel test: no checks, no threads.
 // y = LRN(x) for the tiles [tile_begin, tile_end). Returns false only if scratch memory could not be allocated.
 template <class T>
 bool forward(const T* x, T* y, const Layout& layout, const Params& params, int64_t tile_begin, int64_t tile_end);
@@ -65,5 +70,60 @@ bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, 
 // It is the best one the CPU supports, unless the environment variable LRN_OP_SIMD names another the CPU has (so
 // that tests can run every path on one machine).
 const char* simd_path();
+
+// ---- The one entry -------------------------------------------------------------------------------------------
+
+// The storage types; kUnsupported stands for any other type a front end was handed (its name goes in
+// Operand::type_name, for the message).
+enum class DType { kF16, kBF16, kF32, kF64, kUnsupported };
+
+// What went wrong, in the terms each front end raises: Python's ValueError, TypeError, MemoryError, RuntimeError;
+// TF's InvalidArgument (for the first two), ResourceExhausted and Internal.
+enum class Code { kOk, kInvalidArgument, kWrongType, kOutOfMemory, kInternal };
+
+struct Status {
+  Code code = Code::kOk;
+  std::string message;
+  bool ok() const { return code == Code::kOk; }
+};
+
+// One tensor as its front end holds it: dense, row-major, named as the front end's user knows it ("x",
+// "input_image").
+struct Operand {
+  const char* name = "";
+  DType dtype = DType::kUnsupported;
+  std::string type_name;  // the front end's name of an unsupported type
+  std::vector<int64_t> dims;
+  const void* data = nullptr;
+};
+
+// How the tiles of one call are spread over threads. By default, lrn_op's persistent pool (thread_pool.h) with at
+// most max_threads threads in all, 0 meaning every CPU the process may run on. A front end whose host has a pool
+// of its own (TF) hands it in as host_parallel_for instead.
+using TileBody = std::function<void(int64_t begin, int64_t end)>;
+struct Threads {
+  int max_threads = 0;
+  std::function<void(int64_t tiles, int64_t cost_per_tile, const TileBody& body)> host_parallel_for;
+};
+
+enum class Direction { kForward, kBackward };
+
+// forward:  out = LRN(x)                     (dy and y unused)
+// backward: out = d LRN(x) / dx applied to dy, given y = LRN(x)
+// Every operand must be 4-D, NHWC or (channels_first) NCHW, of one shape and one supported dtype; out is written
+// (its data is the one pointer compute() writes through).
+struct Request {
+  Direction direction = Direction::kForward;
+  Params params{};
+  bool channels_first = false;
+  Operand x, dy, y, out;
+  Threads threads;
+};
+
+// Checks the request, returns at once for an empty tensor, and runs it. Never throws.
+Status compute(const Request& request);
+
+// The name of a storage type as numpy and TF spell it: "float16", "bfloat16", "float32", "float64".
+const char* dtype_name(DType dtype);
 
 }  // namespace lrn

@@ -11,9 +11,9 @@ constexpr int kAboveTensorFlow = 1;
 
 #define REGISTER_BUILTIN(T)                                                                                    \
   REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LRN").Device(DEVICE_CPU).TypeConstraint<T>("T").Priority(kAboveTensorFlow), ForwardOp<T>);        \
+      Name("LRN").Device(DEVICE_CPU).TypeConstraint<T>("T").Priority(kAboveTensorFlow), ForwardOp);        \
   REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LRNGrad").Device(DEVICE_CPU).TypeConstraint<T>("T").Priority(kAboveTensorFlow), GradOp<T>);
+      Name("LRNGrad").Device(DEVICE_CPU).TypeConstraint<T>("T").Priority(kAboveTensorFlow), GradOp);
 
 REGISTER_BUILTIN(Eigen::half)
 REGISTER_BUILTIN(Eigen::bfloat16)

@@ -5,9 +5,9 @@ namespace {
 
 #define REGISTER_CPU(T)                                                                                        \
   REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LrnOp>LocalResponseNormalization").Device(DEVICE_CPU).TypeConstraint<T>("T"), ForwardOp<T>);       \
+      Name("LrnOp>LocalResponseNormalization").Device(DEVICE_CPU).TypeConstraint<T>("T"), ForwardOp);       \
   REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LrnOp>LocalResponseNormalizationGrad").Device(DEVICE_CPU).TypeConstraint<T>("T"), GradOp<T>);
+      Name("LrnOp>LocalResponseNormalizationGrad").Device(DEVICE_CPU).TypeConstraint<T>("T"), GradOp);
 
 REGISTER_CPU(Eigen::half)
 REGISTER_CPU(Eigen::bfloat16)

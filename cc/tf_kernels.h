@@ -1,9 +1,8 @@
-// The CPU OpKernels: validate -> allocate -> shard tiles over TF's worker pool -> lrn_api.h. Two libraries register
+// The CPU OpKernels: thin callers of lrn_api.h's entry, on TF's worker pool. Two libraries register
 // them: _lrn_ops.so for lrn_op's own ops (tf_kernels.cc), and _lrn_builtin_kernels.so for TF's own LRN and LRNGrad
 // (tf_builtin_kernels.cc), whose attributes are the same but for data_format, which TF's ops do not have (NHWC).
 #pragma once
 
-#include <atomic>
 #include <string>
 
 #include "lrn_api.h"
@@ -21,27 +20,20 @@ using tensorflow::OpKernelContext;
 using tensorflow::Tensor;
 namespace errors = tensorflow::errors;
 
-// TF's element types as lrn_api.h names the same bits.
-template <class T>
-struct ApiElement {
-  using type = T;
-};
-template <>
-struct ApiElement<Eigen::half> {
-  using type = lrn::f16;
-};
-template <>
-struct ApiElement<Eigen::bfloat16> {
-  using type = lrn::bf16;
-};
-
-template <class T>
-const typename ApiElement<T>::type* in_data(const Tensor& t) {
-  return reinterpret_cast<const typename ApiElement<T>::type*>(t.flat<T>().data());
-}
-template <class T>
-typename ApiElement<T>::type* out_data(Tensor* t) {
-  return reinterpret_cast<typename ApiElement<T>::type*>(t->flat<T>().data());
+// A tensor as lrn_api.h's entry sees it.
+lrn::Operand OperandOf(const char* name, const Tensor& t) {
+  lrn::Operand operand;
+  operand.name = name;
+  switch (t.dtype()) {
+    case tensorflow::DT_HALF: operand.dtype = lrn::DType::kF16; break;
+    case tensorflow::DT_BFLOAT16: operand.dtype = lrn::DType::kBF16; break;
+    case tensorflow::DT_FLOAT: operand.dtype = lrn::DType::kF32; break;
+    case tensorflow::DT_DOUBLE: operand.dtype = lrn::DType::kF64; break;
+    default: operand.type_name = tensorflow::DataTypeString(t.dtype());
+  }
+  for (int axis = 0; axis < t.dims(); ++axis) operand.dims.push_back(t.dim_size(axis));
+  operand.data = t.tensor_data().data();
+  return operand;
 }
 
 // The attributes both ops share, read and checked once, when the kernel is built.
@@ -72,80 +64,54 @@ class LrnKernel : public OpKernel {
   }
 
  protected:
-  // Checks that `t` is a 4-D tensor and returns its layout.
-  bool CheckedLayout(OpKernelContext* ctx, const Tensor& t, const char* name, lrn::Layout* layout) {
-    if (t.dims() != 4) {
-      ctx->CtxFailure(__FILE__, __LINE__,
-                      errors::InvalidArgument(name, " must be 4-dimensional, got shape ", t.shape().DebugString()));
-      return false;
-    }
-    const int64_t dims[4] = {t.dim_size(0), t.dim_size(1), t.dim_size(2), t.dim_size(3)};
-    *layout = lrn::layout_of(dims, channels_first_);
-    return true;
-  }
-
-  // Runs body(begin, end) over all tiles on TF's CPU worker pool. Tiles are independent, so the result does not
-  // depend on how many threads the pool has.
-  template <class Body>
-  void Shard(OpKernelContext* ctx, const lrn::Layout& layout, Body body) {
+  // Runs the request on TF's CPU worker pool, its output allocated with `like`'s shape, and reports its status.
+  void Compute(OpKernelContext* ctx, lrn::Request& request, const Tensor& like) {
+    Tensor* output = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, like.shape(), &output));
+    request.params = params_;
+    request.channels_first = channels_first_;
+    request.out = OperandOf("output", *output);
     const auto& workers = *ctx->device()->tensorflow_cpu_worker_threads();
-    std::atomic<bool> ok{true};
-    tensorflow::Shard(workers.num_threads, workers.workers, lrn::num_tiles(layout), lrn::tile_cost(layout),
-                      [&](int64_t begin, int64_t end) {
-                        if (!body(begin, end)) ok = false;
-                      });
-    OP_REQUIRES(ctx, ok, errors::ResourceExhausted("out of memory for the LRN scratch of depth ", layout.depth));
+    request.threads.host_parallel_for = [&](int64_t tiles, int64_t cost, const lrn::TileBody& body) {
+      tensorflow::Shard(workers.num_threads, workers.workers, tiles, cost, body);
+    };
+    const lrn::Status status = lrn::compute(request);
+    switch (status.code) {
+      case lrn::Code::kOk: return;
+      case lrn::Code::kInvalidArgument:
+      case lrn::Code::kWrongType: return ctx->CtxFailure(__FILE__, __LINE__, errors::InvalidArgument(status.message));
+      case lrn::Code::kOutOfMemory:
+        return ctx->CtxFailure(__FILE__, __LINE__, errors::ResourceExhausted(status.message));
+      default: return ctx->CtxFailure(__FILE__, __LINE__, errors::Internal(status.message));
+    }
   }
 
   lrn::Params params_;
   bool channels_first_ = false;
 };
 
-template <class T>
 class ForwardOp : public LrnKernel {
  public:
   using LrnKernel::LrnKernel;
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& input = ctx->input(0);
-    lrn::Layout layout;
-    if (!CheckedLayout(ctx, input, "input", &layout)) return;
-    Tensor* output = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, input.shape(), &output));
-    if (input.NumElements() == 0) return;
-    const auto* x = in_data<T>(input);
-    auto* y = out_data<T>(output);
-    Shard(ctx, layout, [&](int64_t begin, int64_t end) { return lrn::forward(x, y, layout, params_, begin, end); });
+    lrn::Request request;
+    request.x = OperandOf("input", ctx->input(0));
+    LrnKernel::Compute(ctx, request, ctx->input(0));
   }
 };
 
-template <class T>
 class GradOp : public LrnKernel {
  public:
   using LrnKernel::LrnKernel;
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& dy = ctx->input(0);
-    const Tensor& x = ctx->input(1);
-    const Tensor& y = ctx->input(2);
-    lrn::Layout layout;
-    if (!CheckedLayout(ctx, dy, "input_grads", &layout) || !CheckedLayout(ctx, x, "input_image", &layout) ||
-        !CheckedLayout(ctx, y, "output_image", &layout)) {
-      return;
-    }
-    OP_REQUIRES(ctx, dy.shape() == x.shape() && y.shape() == x.shape(),
-                errors::InvalidArgument("input_grads, input_image and output_image must have the same shape, got ",
-                                        dy.shape().DebugString(), ", ", x.shape().DebugString(), " and ",
-                                        y.shape().DebugString()));
-    Tensor* output = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &output));
-    if (x.NumElements() == 0) return;
-    const auto* g = in_data<T>(dy);
-    const auto* in = in_data<T>(x);
-    const auto* out = in_data<T>(y);
-    auto* grad = out_data<T>(output);
-    Shard(ctx, layout,
-          [&](int64_t begin, int64_t end) { return lrn::backward(g, in, out, grad, layout, params_, begin, end); });
+    lrn::Request request;
+    request.direction = lrn::Direction::kBackward;
+    request.dy = OperandOf("input_grads", ctx->input(0));
+    request.x = OperandOf("input_image", ctx->input(1));
+    request.y = OperandOf("output_image", ctx->input(2));
+    LrnKernel::Compute(ctx, request, ctx->input(1));
   }
 };
 

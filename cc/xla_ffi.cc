@@ -1,103 +1,73 @@
-// The XLA FFI custom-call targets for JAX: the same kernels (lrn_api.h) as the TF op, run inside XLA on the buffers
-// it hands over, with no Python on the way. lrn_op/jax.py registers them with jax.ffi and ties them together with
-// jax.custom_vjp.
+// XLA FFI bindings over lrn_api.h's one entry, for lrn_op.jax: the buffers XLA hands over go to the same kernels as
+// the TF op's, with no Python on the way. lrn_op/jax.py registers the two handlers with jax.ffi and ties them
+// together with jax.custom_vjp.
 //
-// The channel axis is the last one (channels_last) or the third from last (channels_first); every axis before it
-// counts as batch, so jax.vmap's extra leading axes cost nothing.
-#include <algorithm>
+// jax.vmap adds leading axes: every axis before the 4-D tensor's batch axis is folded into it, so they cost nothing.
 #include <cstdint>
-#include <initializer_list>
 #include <string>
-#include <type_traits>
-#include <utility>
 
 #include "lrn_api.h"
-#include "parallel.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
 
 namespace {
 
-// The kernels' view of a buffer of the given dimensions, or an error that says what is wrong with it.
-ffi::Error layout_of(ffi::AnyBuffer::Dimensions dims, bool channels_first, lrn::Layout* layout) {
-  const int64_t rank = static_cast<int64_t>(dims.size());
-  const int64_t channel_axis = channels_first ? rank - 3 : rank - 1;
-  if (channel_axis < 0) {
-    return ffi::Error::InvalidArgument("lrn_op: a channels_first input needs at least 3 dimensions, got " +
-                                       std::to_string(rank));
+// A buffer as the entry sees it: XLA's buffers are dense and row-major.
+lrn::Operand operand(const char* name, const ffi::AnyBuffer& buffer) {
+  lrn::Operand result;
+  result.name = name;
+  switch (buffer.element_type()) {
+    case ffi::DataType::F16: result.dtype = lrn::DType::kF16; break;
+    case ffi::DataType::BF16: result.dtype = lrn::DType::kBF16; break;
+    case ffi::DataType::F32: result.dtype = lrn::DType::kF32; break;
+    case ffi::DataType::F64: result.dtype = lrn::DType::kF64; break;
+    default: result.type_name = "XLA element type " + std::to_string(static_cast<int>(buffer.element_type()));
   }
-  *layout = {1, dims[channel_axis], 1};
-  for (int64_t axis = 0; axis < channel_axis; ++axis) layout->outer *= dims[axis];
-  for (int64_t axis = channel_axis + 1; axis < rank; ++axis) layout->inner *= dims[axis];
-  return ffi::Error::Success();
+  const auto dims = buffer.dimensions();
+  result.dims.assign(dims.begin(), dims.end());
+  if (result.dims.size() > 4) {
+    const size_t extra = result.dims.size() - 4;
+    for (size_t axis = 0; axis < extra; ++axis) result.dims[extra] *= result.dims[axis];
+    result.dims.erase(result.dims.begin(), result.dims.begin() + extra);
+  }
+  result.data = buffer.untyped_data();
+  return result;
 }
 
-// Calls fn with a null pointer of the storage type of `type`.
-template <class Fn>
-ffi::Error with_storage_type(ffi::DataType type, Fn fn) {
-  switch (type) {
-    case ffi::DataType::F16: return fn(static_cast<lrn::f16*>(nullptr));
-    case ffi::DataType::BF16: return fn(static_cast<lrn::bf16*>(nullptr));
-    case ffi::DataType::F32: return fn(static_cast<float*>(nullptr));
-    case ffi::DataType::F64: return fn(static_cast<double*>(nullptr));
-    default: return ffi::Error::InvalidArgument("lrn_op: the input must be float16, bfloat16, float32 or float64");
+ffi::Error compute(lrn::Request& request, const ffi::AnyBuffer& out, const ffi::ThreadPool& pool) {
+  request.out = operand("out", out);
+  request.threads.max_threads = static_cast<int>(pool.num_threads());  // 0 where XLA does not say: every CPU
+  const lrn::Status status = lrn::compute(request);
+  switch (status.code) {
+    case lrn::Code::kOk: return ffi::Error::Success();
+    case lrn::Code::kInvalidArgument:
+    case lrn::Code::kWrongType: return ffi::Error::InvalidArgument("lrn_op: " + status.message);
+    case lrn::Code::kOutOfMemory: return ffi::Error(ffi::ErrorCode::kResourceExhausted, "lrn_op: " + status.message);
+    default: return ffi::Error::Internal("lrn_op: " + status.message);
   }
 }
 
-// The checks every call makes before a pointer is used: the parameters, and buffers of one type and shape.
-ffi::Error checked(std::initializer_list<const ffi::AnyBuffer*> buffers, const lrn::Params& params,
-                   bool channels_first, lrn::Layout* layout) {
-  const std::string problem = lrn::check_params(params);
-  if (!problem.empty()) return ffi::Error::InvalidArgument("lrn_op: " + problem);
-  const ffi::AnyBuffer& first = **buffers.begin();
-  for (const ffi::AnyBuffer* buffer : buffers) {
-    if (buffer->element_type() != first.element_type() ||
-        buffer->dimensions().size() != first.dimensions().size() ||
-        !std::equal(first.dimensions().begin(), first.dimensions().end(), buffer->dimensions().begin())) {
-      return ffi::Error::InvalidArgument("lrn_op: every buffer must have the input's shape and dtype");
-    }
-  }
-  return layout_of(first.dimensions(), channels_first, layout);
+lrn::Request request_of(lrn::Direction direction, int64_t depth_radius, double bias, double alpha, double beta,
+                        bool channels_first) {
+  return lrn::Request{direction, lrn::Params{depth_radius, bias, alpha, beta}, channels_first};
 }
 
-ffi::Error run(bool ok) {
-  return ok ? ffi::Error::Success()
-            : ffi::Error(ffi::ErrorCode::kResourceExhausted, "lrn_op: no memory for the kernels' scratch");
+ffi::Error forward(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::Result<ffi::AnyBuffer> out, int64_t depth_radius,
+                   double bias, double alpha, double beta, bool channels_first) {
+  lrn::Request request = request_of(lrn::Direction::kForward, depth_radius, bias, alpha, beta, channels_first);
+  request.x = operand("x", x);
+  return compute(request, *out, pool);
 }
 
-ffi::Error forward(ffi::AnyBuffer x, ffi::Result<ffi::AnyBuffer> y, int64_t depth_radius, double bias, double alpha,
-                   double beta, bool channels_first) {
-  const lrn::Params params{depth_radius, bias, alpha, beta};
-  lrn::Layout layout;
-  if (ffi::Error error = checked({&x, &*y}, params, channels_first, &layout); error.failure()) return error;
-  return with_storage_type(x.element_type(), [&](auto* type) {
-    using T = std::remove_pointer_t<decltype(type)>;
-    const T* in = static_cast<const T*>(x.untyped_data());
-    T* out = static_cast<T*>(y->untyped_data());
-    return run(lrn::parallel_tiles(lrn::num_tiles(layout), [&](int64_t begin, int64_t end) {
-      return lrn::forward(in, out, layout, params, begin, end);
-    }));
-  });
-}
-
-ffi::Error backward(ffi::AnyBuffer dy, ffi::AnyBuffer x, ffi::AnyBuffer y, ffi::Result<ffi::AnyBuffer> dx,
-                    int64_t depth_radius, double bias, double alpha, double beta, bool channels_first) {
-  const lrn::Params params{depth_radius, bias, alpha, beta};
-  lrn::Layout layout;
-  if (ffi::Error error = checked({&x, &dy, &y, &*dx}, params, channels_first, &layout); error.failure()) {
-    return error;
-  }
-  return with_storage_type(x.element_type(), [&](auto* type) {
-    using T = std::remove_pointer_t<decltype(type)>;
-    const T* g = static_cast<const T*>(dy.untyped_data());
-    const T* in = static_cast<const T*>(x.untyped_data());
-    const T* out = static_cast<const T*>(y.untyped_data());
-    T* grad = static_cast<T*>(dx->untyped_data());
-    return run(lrn::parallel_tiles(lrn::num_tiles(layout), [&](int64_t begin, int64_t end) {
-      return lrn::backward(g, in, out, grad, layout, params, begin, end);
-    }));
-  });
+ffi::Error backward(ffi::ThreadPool pool, ffi::AnyBuffer dy, ffi::AnyBuffer x, ffi::AnyBuffer y,
+                    ffi::Result<ffi::AnyBuffer> out, int64_t depth_radius, double bias, double alpha, double beta,
+                    bool channels_first) {
+  lrn::Request request = request_of(lrn::Direction::kBackward, depth_radius, bias, alpha, beta, channels_first);
+  request.x = operand("x", x);
+  request.dy = operand("dy", dy);
+  request.y = operand("y", y);
+  return compute(request, *out, pool);
 }
 
 template <class Binding>
@@ -112,9 +82,16 @@ auto with_params(Binding binding) {
 
 }  // namespace
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(LrnOpForward, forward,
-                              with_params(ffi::Ffi::Bind().Arg<ffi::AnyBuffer>().Ret<ffi::AnyBuffer>()));
 XLA_FFI_DEFINE_HANDLER_SYMBOL(
-    LrnOpBackward, backward,
-    with_params(
-        ffi::Ffi::Bind().Arg<ffi::AnyBuffer>().Arg<ffi::AnyBuffer>().Arg<ffi::AnyBuffer>().Ret<ffi::AnyBuffer>()));
+    LrnOpForward, forward,
+    with_params(ffi::Ffi::Bind().Ctx<ffi::ThreadPool>().Arg<ffi::AnyBuffer>().Ret<ffi::AnyBuffer>()));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(LrnOpBackward, backward,
+                              with_params(ffi::Ffi::Bind()
+                                              .Ctx<ffi::ThreadPool>()
+                                              .Arg<ffi::AnyBuffer>()
+                                              .Arg<ffi::AnyBuffer>()
+                                              .Arg<ffi::AnyBuffer>()
+                                              .Ret<ffi::AnyBuffer>()));
+
+// The SIMD path the kernels of this library run on, for lrn_op.jax.simd_path (through ctypes).
+extern "C" __attribute__((visibility("default"))) const char* LrnOpSimdPath() { return lrn::simd_path(); }

@@ -37,20 +37,69 @@ def kernel_params(depth_radius, bias, alpha, beta, data_format):
     return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
 
 
-def check_input(name, dtype_name, shape=None):
-    """TypeError for a dtype the kernels lack, ValueError for a shape that is not 4-D (when one is given)."""
-    if dtype_name not in DTYPES:
-        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {dtype_name}")
+# How every front end (TF, numpy, JAX, PyTorch) treats each kind of input: README.md's table says the same, and
+# tests/test_front_ends.py feeds each kind to all four and checks the answer against this table.
+COERCION = (
+    ("float16, bfloat16, float32, float64", "computed in that dtype; the result has it too"),
+    ("Python numbers and nested lists", "float32 (a gradient's dy and y: x's dtype), as tf.convert_to_tensor makes them"),
+    ("bool, integer or complex arrays and tensors", "TypeError: x must be float16, bfloat16, float32 or float64, got int32"),
+    ("not 4-dimensional", "ValueError: x must be 4-dimensional, got shape (2, 3)"),
+    ("empty (any dimension 0, channels included)", "an empty result of the same shape and dtype"),
+    ("NaN or Inf", "computed: NaN and Inf reach only the outputs whose window holds them"),
+    ("depth_radius 0, or past the depth", "computed: a window of one channel, or of all of them"),
+    ("dy or y of another dtype than x", "TypeError: dy must have the dtype of x, float32, got float64"),
+    ("dy or y of another shape than x", "ValueError: dy must have the shape of x, (1, 2, 2, 4), got (1, 2, 2, 5)"),
+    ("non-contiguous (numpy, PyTorch)", "read through a contiguous copy; PyTorch's channels_last NCHW is read in place"),
+    ("not on the CPU (PyTorch)", "ValueError: x must be on the CPU (lrn_op's kernels are CPU kernels), got meta"),
+    ("LRN_OP_SIMD naming no path the CPU has", "RuntimeWarning, once; the best path the CPU has runs"),
+)
+
+
+def dtype_name(value):
+    """The name of a typed value's dtype as numpy spells it ("float32", "bfloat16", "int64", "bool"), for numpy
+    arrays and scalars and TF, JAX and PyTorch tensors alike; None for Python numbers and lists."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return None
+    return getattr(dtype, "name", None) or str(dtype).removeprefix("torch.")
+
+
+def takes_default_dtype(name, value):
+    """Applies COERCION's dtype rows to one input: False if `value` keeps its own (float) dtype, True if it is a
+    Python number or list of real numbers, which takes the front end's default dtype. TypeError, naming the
+    argument, for anything else."""
+    own = dtype_name(value)
+    if own is None:
+        try:
+            kind = np.asarray(value).dtype.kind
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
+        if kind in "iuf":
+            return True
+        own = {"b": "bool", "c": "complex"}.get(kind)
+        if own is None:
+            raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}")
+    if own not in DTYPES:
+        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {own}")
+    return False
+
+
+def check_rank(name, shape):
+    """ValueError, naming the argument, for a shape that is not 4-D (a shape of unknown rank passes)."""
     if shape is not None and len(shape) != 4:
         raise ValueError(f"{name} must be 4-dimensional, got shape {tuple(shape)}")
 
 
-def match_x(x, **arrays):
-    """ValueError naming the first of `arrays` (dy, y) whose shape or dtype is not x's."""
+def match_x(x_name, x, **arrays):
+    """TypeError naming the first of `arrays` (dy, y) whose dtype is not x's; ValueError for the first whose shape
+    is not x's, where both are known."""
     for name, array in arrays.items():
-        if tuple(array.shape) != tuple(x.shape) or array.dtype != x.dtype:
-            raise ValueError(f"{name} must match x in shape and dtype, got {tuple(array.shape)} {array.dtype} "
-                             f"for x {tuple(x.shape)} {x.dtype}")
+        if dtype_name(array) != dtype_name(x):
+            raise TypeError(f"{name} must have the dtype of {x_name}, {dtype_name(x)}, got {dtype_name(array)}")
+    for name, array in arrays.items():
+        shape, x_shape = tuple(array.shape), tuple(x.shape)
+        if shape != x_shape and None not in shape + x_shape:
+            raise ValueError(f"{name} must have the shape of {x_name}, {x_shape}, got {shape}")
 
 
 def _depth_radius(value):
@@ -95,26 +144,6 @@ def exact_text(attrs):
 def parse_exact_text(text):
     """The parameters an exact_bias_alpha_beta attribute holds; none where it is empty (graphs saved before it)."""
     return dict(zip(EXACT, map(float, text.split()))) if text else {}
-
-
-def refuse_complex(name, value):
-    """TypeError for complex input (arrays, Python complex numbers, nested lists of them), which numpy and
-    tf.convert_to_tensor would otherwise cast to real with at most a warning, dropping the imaginary part."""
-    dtype = getattr(value, "dtype", None)
-    if dtype is None:  # Python numbers and (nested) lists
-        is_complex = _holds_complex(value)
-    elif isinstance(dtype, np.dtype):  # numpy arrays and scalars
-        is_complex = dtype.kind == "c"
-    else:  # tensors
-        is_complex = getattr(dtype, "is_complex", False)
-    if is_complex:
-        raise TypeError(f"{name} must be real (float16, bfloat16, float32 or float64), got complex values")
-
-
-def _holds_complex(value):
-    if isinstance(value, (list, tuple)):
-        return any(_holds_complex(item) for item in value)
-    return isinstance(value, (complex, np.complexfloating))
 
 
 def check_simd_request(path_in_use):

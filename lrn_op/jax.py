@@ -26,9 +26,12 @@ def _register():
         raise lrn_op._not_built(error) from None
     jax.ffi.register_ffi_target(_FORWARD, jax.ffi.pycapsule(library.LrnOpForward), platform="cpu")
     jax.ffi.register_ffi_target(_BACKWARD, jax.ffi.pycapsule(library.LrnOpBackward), platform="cpu")
+    library.LrnOpSimdPath.restype = ctypes.c_char_p
+    return library
 
 
-_register()
+_library = _register()
+_checks.check_simd_request(_library.LrnOpSimdPath().decode())
 
 
 def _call(target, like, params, *operands):
@@ -57,15 +60,10 @@ def _lrn_backward(params, residuals, dy):
 _lrn.defvjp(_lrn_forward, _lrn_backward)
 
 
-def _as_input(name, value):
-    _checks.refuse_complex(name, value)
-    try:
-        array = jnp.asarray(value)
-    except TypeError as error:
-        raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
-    if jnp.issubdtype(array.dtype, jnp.integer) or array.dtype == jnp.bool_:
-        array = array.astype(jnp.float32)  # as the TF front end converts integer input
-    _checks.check_input(name, array.dtype.name, array.shape)
+def _as_input(name, value, default=jnp.float32):
+    """An input as a JAX array, coerced as COERCION says."""
+    array = jnp.asarray(value, dtype=default if _checks.takes_default_dtype(name, value) else None)
+    _checks.check_rank(name, array.shape)
     return array
 
 
@@ -82,6 +80,11 @@ def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=
     """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
     params = _checks.kernel_params(depth_radius, bias, alpha, beta, data_format)
     x = _as_input("x", x)
-    dy, y = _as_input("dy", dy), _as_input("y", y)
-    _checks.match_x(x, dy=dy, y=y)
+    dy, y = _as_input("dy", dy, x.dtype), _as_input("y", y, x.dtype)
+    _checks.match_x("x", x, dy=dy, y=y)
     return _call(_BACKWARD, x, params, dy, x, y)
+
+
+def simd_path():
+    """The SIMD path the kernels run on, as `lrn_op.numpy.simd_path`."""
+    return _library.LrnOpSimdPath().decode()

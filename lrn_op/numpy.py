@@ -1,8 +1,9 @@
 """A numpy front end over the same C++ math as the TF op. It never imports TensorFlow.
 
 The functions take and return numpy arrays of float16, float32 or float64 (and ml_dtypes.bfloat16); the work runs
-on every core with the GIL released. The parameters mean what they mean in `lrn_op.local_response_normalization`.
-Lists, scalars and integer arrays become float32, as the TF front end converts them.
+on lrn_op's thread pool, over every CPU the process may use, with the GIL released. The parameters mean what they
+mean in `lrn_op.local_response_normalization`; inputs are coerced as every front end coerces them
+(`lrn_op._checks.COERCION`, README.md's table).
 """
 import numpy as np
 
@@ -17,16 +18,10 @@ except ImportError as error:
 _checks.check_simd_request(_lrn_numpy.simd_path())
 
 
-def _as_input(name, value, dtype=None):
-    _checks.refuse_complex(name, value)
-    if isinstance(value, np.ndarray):
-        array = value.astype(dtype or np.float32) if value.dtype.kind in "iu" else value
-    else:
-        try:
-            array = np.asarray(value, dtype=dtype or np.float32)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
-    _checks.check_input(name, array.dtype.name, array.shape)
+def _as_input(name, value, default=np.float32):
+    """An input as a C-contiguous array, coerced as COERCION says."""
+    array = np.asarray(value, dtype=default if _checks.takes_default_dtype(name, value) else None)
+    _checks.check_rank(name, array.shape)
     return np.ascontiguousarray(array)
 
 
@@ -75,7 +70,7 @@ def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=
     x = _as_input("x", x)
     dy = _as_input("dy", dy, x.dtype)
     y = _as_input("y", y, x.dtype)
-    _checks.match_x(x, dy=dy, y=y)
+    _checks.match_x("x", x, dy=dy, y=y)
     dx = _output(out, x, dy, x, y)
     _lrn_numpy.backward(dy, x, y, dx, params, channels_first)
     return dx

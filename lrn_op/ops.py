@@ -75,13 +75,10 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
       `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
     """
     attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
-    input_grads = _input(input_grads, "input_grads")
-    input_image = _input(input_image, "input_image", input_grads.dtype)
-    output_image = _input(output_image, "output_image", input_grads.dtype)
-    for argument, tensor in (("input_image", input_image), ("output_image", output_image)):
-        if tensor.dtype != input_grads.dtype:
-            raise TypeError(f"{argument} must have the dtype of input_grads, {input_grads.dtype.name}, "
-                            f"got {tensor.dtype.name}")
+    input_image = _input(input_image, "input_image")
+    input_grads = _input(input_grads, "input_grads", input_image.dtype)
+    output_image = _input(output_image, "output_image", input_image.dtype)
+    _checks.match_x("input_image", input_image, input_grads=input_grads, output_image=output_image)
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalizationGrad"):
             return _stock_ops.local_response_normalization_grad(input_grads, input_image, output_image,
@@ -106,17 +103,15 @@ def _in_xla_context():
 
 
 def _input(value, name, default=tf.float32):
-    """An op input as a tensor. Tensors and float arrays keep their dtype; Python lists, numbers and integer arrays
-    become the default (float32), as tf.nn.lrn converts them. Converting here rather than in the generated wrapper
-    matters: TF's eager fast path has been seen to turn a float64 numpy array into float32 once other ops ran."""
-    _checks.refuse_complex(name, value)
-    if tf.is_tensor(value):
-        tensor = value
-    elif isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "fV":  # "V": ml_dtypes.bfloat16
-        tensor = tf.convert_to_tensor(value, name=name)
+    """An op input as a tensor, coerced as every front end coerces its inputs (`_checks.COERCION`): tensors and
+    float arrays keep their dtype, Python lists and numbers become the default (float32), as tf.nn.lrn converts
+    them. Converting here rather than in the generated wrapper matters: TF's eager fast path has been seen to turn a
+    float64 numpy array into float32 once other ops ran."""
+    if _checks.takes_default_dtype(name, value):
+        tensor = tf.convert_to_tensor(value, dtype=default, name=name)
     else:
-        tensor = tf.convert_to_tensor(value, dtype_hint=default, name=name)
-    _checks.check_input(name, tensor.dtype.name)
+        tensor = tf.convert_to_tensor(value, name=name)
+    _checks.check_rank(name, None if tensor.shape.rank is None else tensor.shape)
     return tensor
 
 

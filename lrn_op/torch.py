@@ -18,6 +18,8 @@ try:
 except ImportError as error:
     raise lrn_op._not_built(error) from None
 
+_checks.check_simd_request(_lrn_numpy.simd_path())
+
 
 def _array(tensor):
     """A numpy view of a contiguous CPU tensor's memory (numpy has no bfloat16: ml_dtypes' is bit-compatible)."""
@@ -47,7 +49,9 @@ def _run(kernel, inputs, params, channels_first):
     else:
         views = [t.contiguous() for t in inputs]
     out = torch.empty_like(views[0], memory_format=torch.contiguous_format)
-    kernel(*map(_array, views), _array(out), _lrn_numpy.Params(*params), channels_first and not stored_nhwc)
+    # As many threads as torch's own intra-op setting (torch.set_num_threads) allows.
+    kernel(*map(_array, views), _array(out), _lrn_numpy.Params(*params), channels_first and not stored_nhwc,
+           torch.get_num_threads())
     return out.permute(0, 3, 1, 2) if stored_nhwc else out
 
 
@@ -61,8 +65,8 @@ def _forward(x: torch.Tensor, depth_radius: int, bias: float, alpha: float, beta
 def _backward(dy: torch.Tensor, x: torch.Tensor, y: torch.Tensor, depth_radius: int, bias: float, alpha: float,
               beta: float, channels_first: bool) -> torch.Tensor:
     # x first: its memory layout decides the kernels' (the others follow it).
-    def kernel(x, dy, y, dx, params, channels_first):
-        _lrn_numpy.backward(dy, x, y, dx, params, channels_first)
+    def kernel(x, dy, y, dx, *settings):
+        _lrn_numpy.backward(dy, x, y, dx, *settings)
 
     return _run(kernel, [x, dy, y], (depth_radius, bias, alpha, beta), channels_first)
 
@@ -92,12 +96,13 @@ def _gradient(ctx, dy):
 _forward.register_autograd(_gradient, setup_context=_setup_context)
 
 
-def _as_input(name, value):
-    _checks.refuse_complex(name, value)
-    tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
-    if not tensor.is_floating_point() and not tensor.is_complex():
-        tensor = tensor.to(torch.float32)  # as the TF front end converts integer input
-    _checks.check_input(name, str(tensor.dtype).removeprefix("torch."), tensor.shape)
+def _as_input(name, value, default=torch.float32):
+    """An input as a CPU tensor, coerced as COERCION says."""
+    if _checks.takes_default_dtype(name, value):
+        tensor = torch.as_tensor(value, dtype=default)
+    else:
+        tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    _checks.check_rank(name, tensor.shape)
     if tensor.device.type != "cpu":
         raise ValueError(f"{name} must be on the CPU (lrn_op's kernels are CPU kernels), got {tensor.device}")
     return tensor
@@ -114,6 +119,11 @@ def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.
 def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
     x = _as_input("x", x)
-    dy, y = _as_input("dy", dy), _as_input("y", y)
-    _checks.match_x(x, dy=dy, y=y)
+    dy, y = _as_input("dy", dy, x.dtype), _as_input("y", y, x.dtype)
+    _checks.match_x("x", x, dy=dy, y=y)
     return _backward(dy, x, y, *_checks.kernel_params(depth_radius, bias, alpha, beta, data_format))
+
+
+def simd_path():
+    """The SIMD path the kernels run on, as `lrn_op.numpy.simd_path`."""
+    return _lrn_numpy.simd_path()

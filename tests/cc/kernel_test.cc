@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lrn_api.h"
@@ -237,6 +238,107 @@ void decimals_read_as_from_chars_reads_them() {
   std::printf("decimals: %zu strings read as std::from_chars reads them\n", numbers.size());
 }
 
+// The entry (lrn::compute): empty tensors of every kind return at once with nothing read or written, bad operands
+// get a status that names them, and the result is the same bits whatever the thread count, from one caller or from
+// several at once.
+lrn::Operand operand(const char* name, std::vector<int64_t> dims, const void* data,
+                     lrn::DType dtype = lrn::DType::kF32) {
+  lrn::Operand result;
+  result.name = name;
+  result.dtype = dtype;
+  result.dims = std::move(dims);
+  result.data = data;
+  return result;
+}
+
+void expect_status(const lrn::Request& request, lrn::Code code, const std::string& text, const char* what) {
+  const lrn::Status status = lrn::compute(request);
+  if (status.code != code || status.message.find(text) == std::string::npos) {
+    ++failures;
+    std::printf("FAIL entry: %s gave code %d '%s'\n", what, static_cast<int>(status.code), status.message.c_str());
+  }
+}
+
+void entry_checks_and_threads() {
+  const lrn::Params params{2, 1.0, 1e-2, 0.75};
+  int empty_cases = 0;
+  for (int zero_axis = 0; zero_axis < 4; ++zero_axis) {
+    for (int64_t size : {int64_t{3}, int64_t{4096}}) {  // small, and large enough to split over threads
+      for (bool channels_first : {false, true}) {
+        for (lrn::Direction direction : {lrn::Direction::kForward, lrn::Direction::kBackward}) {
+          std::vector<int64_t> dims = {size, 5, size, 7};
+          dims[zero_axis] = 0;
+          lrn::Request request{direction, params, channels_first};
+          // No memory at all: nothing may be read or written for an empty tensor.
+          request.x = operand("x", dims, nullptr);
+          request.dy = operand("dy", dims, nullptr);
+          request.y = operand("y", dims, nullptr);
+          request.out = operand("out", dims, nullptr);
+          expect_status(request, lrn::Code::kOk, "", "an empty tensor");
+          ++empty_cases;
+        }
+      }
+    }
+  }
+  std::vector<float> data(2 * 3 * 4 * 5, 1.0f), out(data.size());
+  const std::vector<int64_t> dims = {2, 3, 4, 5};
+  lrn::Request request{lrn::Direction::kBackward, params, false};
+  request.x = operand("x", dims, data.data());
+  request.dy = operand("dy", dims, data.data());
+  request.y = operand("y", dims, data.data());
+  request.out = operand("out", dims, out.data());
+  expect_status(request, lrn::Code::kOk, "", "a valid request");
+  lrn::Request bad = request;
+  bad.params.depth_radius = -1;
+  expect_status(bad, lrn::Code::kInvalidArgument, "depth_radius must be non-negative, got -1", "a negative radius");
+  bad = request;
+  bad.y.dims = {2, 3, 4};
+  expect_status(bad, lrn::Code::kInvalidArgument, "y must be 4-dimensional, got shape (2, 3, 4)", "rank 3");
+  bad = request;
+  bad.dy.dims = {2, 3, 4, 6};
+  expect_status(bad, lrn::Code::kInvalidArgument, "dy must have the shape of x, (2, 3, 4, 5), got (2, 3, 4, 6)",
+                "a shape mismatch");
+  bad = request;
+  bad.dy.dtype = lrn::DType::kF64;
+  expect_status(bad, lrn::Code::kWrongType, "dy must have the dtype of x, float32, got float64", "a dtype mismatch");
+  bad = request;
+  bad.x.dtype = lrn::DType::kUnsupported;
+  bad.x.type_name = "int32";
+  expect_status(bad, lrn::Code::kWrongType, "x must be float16, bfloat16, float32 or float64, got int32",
+                "an integer tensor");
+  bad = request;
+  bad.out.data = nullptr;
+  expect_status(bad, lrn::Code::kInternal, "no memory for out", "a missing buffer");
+
+  // The same bits for any thread count, and from four callers at once (the pool serves one, the others run alone).
+  std::mt19937 random(11);
+  std::uniform_real_distribution<float> uniform(-4.0f, 4.0f);
+  const std::vector<int64_t> big = {8, 27, 27, 96};
+  std::vector<float> x(8 * 27 * 27 * 96);
+  for (float& v : x) v = uniform(random);
+  auto run_with = [&](int threads, std::vector<float>* y) {
+    y->assign(x.size(), 0.0f);
+    lrn::Request forward{lrn::Direction::kForward, params, false};
+    forward.x = operand("x", big, x.data());
+    forward.out = operand("out", big, y->data());
+    forward.threads.max_threads = threads;
+    return lrn::compute(forward).ok();
+  };
+  std::vector<float> one, many;
+  expect(run_with(1, &one), "one thread", "float32", Case{});
+  for (int threads : {2, 3, 8}) {
+    expect(run_with(threads, &many) && many == one, "thread count invariance", "float32", Case{});
+  }
+  std::vector<std::vector<float>> results(4);
+  std::vector<std::thread> callers;
+  std::vector<char> ok(4, 0);
+  for (int k = 0; k < 4; ++k) callers.emplace_back([&, k] { ok[k] = run_with(0, &results[k]); });
+  for (auto& caller : callers) caller.join();
+  for (int k = 0; k < 4; ++k) expect(ok[k] && results[k] == one, "concurrent callers", "float32", Case{});
+  std::printf("entry: %d empty cases, 6 refusals, thread counts 1 to 8 and 4 concurrent callers bit-identical\n",
+              empty_cases);
+}
+
 }  // namespace
 
 // usage: kernel_test FORWARD GRADIENT   each a comma-separated float16,bfloat16,float32,float64 list of bounds
@@ -249,6 +351,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   decimals_read_as_from_chars_reads_them();
+  entry_checks_and_threads();
   run<lrn::f16>("float16", forward[0], gradient[0]);
   run<lrn::bf16>("bfloat16", forward[1], gradient[1]);
   run<float>("float32", forward[2], gradient[2]);
