@@ -41,11 +41,14 @@ def kernel_params(depth_radius, bias, alpha, beta, data_format):
 # tests/test_front_ends.py feeds each kind to all four and checks the answer against this table.
 COERCION = (
     ("float16, bfloat16, float32, float64", "computed in that dtype; the result has it too"),
-    ("Python numbers and nested lists", "float32 (a gradient's dy and y: x's dtype), as tf.convert_to_tensor makes them"),
-    ("bool, integer or complex arrays and tensors", "TypeError: x must be float16, bfloat16, float32 or float64, got int32"),
+    ("bool or integer host data: Python numbers, nested lists, numpy arrays",
+     "float32 (a gradient's dy and y: x's dtype), as tf.nn.lrn converts them"),
+    ("bool or integer tensors of TF, JAX or PyTorch", "TypeError: x must be float16, bfloat16, float32 or float64, got int32"),
+    ("complex values of any kind", "TypeError: x must be float16, bfloat16, float32 or float64, got complex64"),
     ("not 4-dimensional", "ValueError: x must be 4-dimensional, got shape (2, 3)"),
     ("empty (any dimension 0, channels included)", "an empty result of the same shape and dtype"),
-    ("NaN or Inf", "computed: NaN and Inf reach only the outputs whose window holds them"),
+    ("NaN or Inf", "computed: a NaN reaches only the outputs whose window holds it; an Inf gives NaN in its own "
+                   "channel and 0 in the others of its window"),
     ("depth_radius 0, or past the depth", "computed: a window of one channel, or of all of them"),
     ("dy or y of another dtype than x", "TypeError: dy must have the dtype of x, float32, got float64"),
     ("dy or y of another shape than x", "ValueError: dy must have the shape of x, (1, 2, 2, 4), got (1, 2, 2, 5)"),
@@ -65,20 +68,22 @@ def dtype_name(value):
 
 
 def takes_default_dtype(name, value):
-    """Applies COERCION's dtype rows to one input: False if `value` keeps its own (float) dtype, True if it is a
-    Python number or list of real numbers, which takes the front end's default dtype. TypeError, naming the
-    argument, for anything else."""
+    """Applies COERCION's dtype rows to one input. False if `value` keeps its own dtype: a float array or tensor.
+    True if it takes the front end's default dtype: host data (Python numbers, nested lists, numpy arrays) of
+    bools, integers or Python floats, as tf.nn.lrn converts it. TypeError, naming the argument, for anything else:
+    a bool or integer tensor of TF, JAX or PyTorch (tf.nn.lrn refuses those), complex values (whose imaginary part a
+    conversion would silently drop), strings."""
     own = dtype_name(value)
-    if own is None:
+    if own is None or isinstance(value, (np.ndarray, np.generic)):
         try:
-            kind = np.asarray(value).dtype.kind
+            host = np.asarray(value)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
-        if kind in "iuf":
+        if host.dtype.kind in "biu" or (host.dtype.kind == "f" and own is None):
             return True
-        own = {"b": "bool", "c": "complex"}.get(kind)
-        if own is None:
+        if host.dtype.kind not in "fcV":
             raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}")
+        own = host.dtype.name
     if own not in DTYPES:
         raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {own}")
     return False

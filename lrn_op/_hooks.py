@@ -81,7 +81,7 @@ class _Loader(importlib.abc.Loader):
 
 def install():
     """Loads the TF side now if TensorFlow or Keras is imported already, else once one of them is."""
-    if any(name in sys.modules for name in _WATCHED):
+    if any(sys.modules.get(name) is not None for name in _WATCHED):  # None: an import blocked on purpose
         load_tf_side()
     if not _tensorflow_imported() and not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport())

@@ -33,7 +33,8 @@ WRAPPER_CASES = {
     "radius string": ("lrn_op.lrn(x4, depth_radius='2')", "depth_radius must be an integer"),
     "int32 input": ("lrn_op.lrn(tf.ones([1, 2, 2, 4], tf.int32))",
                     "input must be float16, bfloat16, float32 or float64, got int32"),
-    "complex input": ("lrn_op.lrn(tf.ones([1, 2, 2, 4], tf.complex64))", "input must be real"),
+    "complex input": ("lrn_op.lrn(tf.ones([1, 2, 2, 4], tf.complex64))",
+                      "input must be float16, bfloat16, float32 or float64, got complex64"),
     "string input": ("lrn_op.lrn(tf.fill([1, 2, 2, 4], 'a'))",
                      "input must be float16, bfloat16, float32 or float64, got string"),
     "NaN bias": ("lrn_op.lrn(x4, bias=float('nan'))", "bias must be a finite number"),
@@ -41,11 +42,12 @@ WRAPPER_CASES = {
     "NaN beta": ("lrn_op.lrn(x4, beta=float('nan'))", "beta must be a finite number"),
     "Inf beta": ("lrn_op.lrn(x4, beta=float('inf'))", "beta must be a finite number"),
     "data_format": ("lrn_op.lrn(x4, data_format='NCWH')", "data_format must be 'NHWC' or 'NCHW'"),
-    "grad shapes": ("lrn_op.local_response_normalization_grad(x4, x4, tf.ones([1, 2, 2, 5]))", "same shape"),
+    "grad shapes": ("lrn_op.local_response_normalization_grad(x4, x4, tf.ones([1, 2, 2, 5]))",
+                    "output_image must have the shape of input_image, (1, 2, 2, 4), got (1, 2, 2, 5)"),
     "grad ranks": ("lrn_op.local_response_normalization_grad(x4, x4, tf.ones([1, 2, 2]))",
                    "output_image must be 4-dimensional"),
     "grad dtypes": ("lrn_op.local_response_normalization_grad(x4, tf.cast(x4, tf.float64), x4)",
-                    "input_image must have the dtype of input_grads"),
+                    "input_grads must have the dtype of input_image, float64, got float32"),
 }
 
 RAW_CASES = {
@@ -64,7 +66,8 @@ RAW_CASES = {
     # TF's LRNGrad also aborts on empty 4-D inputs with a rank-1 output_image.
     "raw grad empty with rank-1 output_image": (
         "raw_grad(tf.ones([0, 2, 2, 4]), tf.ones([0, 2, 2, 4]), tf.ones([4]))", "output_image must be 4-dimensional"),
-    "raw grad shapes": ("raw_grad(x4, tf.ones([1, 2, 3, 4]), x4)", "same shape"),
+    "raw grad shapes": ("raw_grad(x4, tf.ones([1, 2, 3, 4]), x4)",
+                        "input_grads must have the shape of input_image, (1, 2, 3, 4), got (1, 2, 2, 4)"),
     "raw grad shapes in a graph": (
         "tf.function(raw_grad).get_concrete_function(*[tf.TensorSpec(s) for s in ([1,2,2,4], [1,2,3,4], [1,2,2,4])])",
         "same shape"),
