@@ -11,7 +11,7 @@ from setuptools.build_meta import *  # noqa: F401,F403  (the whole PEP 517 inter
 COMPILE_REQUIRES = [
     "cmake>=3.24",
     "pybind11>=2.12",
-    "jax>=0.5",  # jaxlib's XLA FFI headers, for the JAX custom calls
+    "jax>=0.10.2",  # jaxlib's XLA FFI headers, for the JAX custom calls (the oldest built and tested)
     "tensorflow-cpu==2.21.*; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
     "tensorflow==2.21.*; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
 ]

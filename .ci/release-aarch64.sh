@@ -111,10 +111,14 @@ git -C "$project" archive "$commit" tests README.md pyproject.toml | tar -x -C "
 if [ $# -eq 0 ]; then set -- tests -m "not compiles"; fi
 # qemu-user can deadlock the fork of a multithreaded guest (TensorFlow's) before it reaches exec; such a child keeps
 # its parent's command line. A watchdog kills one that is still there after two minutes, so that the test that
-# started it fails instead of hanging the run; the summary then names it.
+# started it fails instead of hanging the run; the summary then names it. It looks only at the processes this run
+# of pytest started (its descendants), never at others on the host.
+(cd "$work/run" && PYTHONPATH=$site PATH=$site/bin:$PATH exec "$python" -m pytest -q "$@") > "$work/pytest.log" &
+pytest_pid=$!
+descendants() { local child; for child in $(pgrep -P "$1"); do echo "$child"; descendants "$child"; done; }
 (
   while sleep 30; do
-    for pid in $(pgrep -f "python3.11 -m pytest"); do
+    for pid in $(descendants "$pytest_pid"); do
       parent=$(ps -o ppid= -p "$pid" | tr -d ' ')
       if [ -n "$parent" ] && [ "$(ps -o etimes= -p "$pid" | tr -d ' ')" -gt 120 ] &&
          cmp -s "/proc/$pid/cmdline" "/proc/$parent/cmdline"; then
@@ -126,5 +130,8 @@ if [ $# -eq 0 ]; then set -- tests -m "not compiles"; fi
 ) &
 watchdog=$!
 trap 'kill $watchdog 2>/dev/null' EXIT
-(cd "$work/run" && aarch64 -m pytest -q "$@") | tee "$work/pytest.log"
+status=0
+wait "$pytest_pid" || status=$?
+cat "$work/pytest.log"
 say "done: $(tail -n 1 "$work/pytest.log" | tr -d '=')"
+exit "$status"

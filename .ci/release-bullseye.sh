@@ -4,11 +4,14 @@
 # CPython 3.11 there from Debian's source package (bullseye's own Python is 3.9), installs the wheel with TensorFlow
 # and the test extra into a venv, and runs the demo and the test suite against it. The tests that compile lrn_op
 # (marker `compiles`) are left out: they test the build machine, and a wheel user compiles nothing.
-# usage, as root, from the project root:  .ci/release-bullseye.sh dist/lrn_op-*manylinux_2_27_x86_64.whl [chroot]
-# The chroot (default /var/tmp/lrn_op-bullseye) is kept, so that a second run skips debootstrap and the CPython build.
+# usage, as root, from the project root:
+#   .ci/release-bullseye.sh dist/lrn_op-*manylinux_2_27_x86_64.whl COMMIT [chroot]
+# COMMIT is the one the wheel was built from: its tests are the ones run. The chroot (default
+# /var/tmp/lrn_op-bullseye) is kept, so that a second run skips debootstrap and the CPython build.
 set -euo pipefail
 wheel=$(realpath "$1")
-root=${2:-/var/tmp/lrn_op-bullseye}
+commit=$(git -C "$(dirname "$0")" rev-parse --verify "$2^{commit}")
+root=${3:-/var/tmp/lrn_op-bullseye}
 project=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
 
@@ -26,10 +29,11 @@ bind /dev
 bind /sys
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # The host's pip configuration (its index, any local mirror it names, the certificates it trusts) applies in the
-# chroot too.
-for config in /etc/pip.conf /etc/xdg/pip /etc/ssl/certs/ca-certificates.crt; do
-  if [ -e "$config" ]; then mkdir -p "$root$(dirname "$config")" && cp -r "$config" "$root$(dirname "$config")/"; fi
-done
+# chroot too. The certificate bundle is copied after the chroot's own ca-certificates is installed below, which
+# would rewrite it.
+copy_in() { if [ -e "$1" ]; then mkdir -p "$root$(dirname "$1")" && cp -r "$1" "$root$(dirname "$1")/"; fi; }
+copy_in /etc/pip.conf
+copy_in /etc/xdg/pip
 [ -d /opt ] && bind /opt
 pip_settings=$(env | grep '^PIP_' || true)
 in_chroot() { chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -44,12 +48,13 @@ if [ ! -x "$root/usr/local/python3.11/bin/python3.11" ]; then
     tar xf python3.11_*.orig.tar.* && cd Python-3.11* && ./configure -q --prefix=/usr/local/python3.11 &&
     make -s -j"$(nproc)" && make -s altinstall'
 fi
+copy_in /etc/ssl/certs/ca-certificates.crt
 in_chroot ldd --version | sed -n 1p
 
 rm -rf "$root/work" && mkdir -p "$root/work"
 cp "$wheel" "$root/work/"
 # The tests, and what they read: the README's examples and pytest's configuration.
-git -C "$project" archive HEAD tests README.md pyproject.toml | tar -x -C "$root/work"
+git -C "$project" archive "$commit" tests README.md pyproject.toml | tar -x -C "$root/work"
 in_chroot /usr/local/python3.11/bin/python3.11 -m venv /work/venv
 in_chroot /work/venv/bin/pip install -q "/work/$(basename "$wheel")[test]"
 in_chroot sh -c 'cd /tmp && /work/venv/bin/python -m lrn_op'

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import jaxlib
 import numpy as np
 
 import lrn_op
@@ -19,11 +20,30 @@ from lrn_op import _checks
 _FORWARD, _BACKWARD = "lrn_op_forward", "lrn_op_backward"
 
 
+def _release(version):
+    """The leading numbers of a version string: "0.10.2.dev20261101" -> (0, 10, 2)."""
+    numbers = []
+    for part in version.split("."):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
 def _register():
     try:
+        from lrn_op import _build_info
+
         library = ctypes.CDLL(str(Path(__file__).with_name("_lrn_xla.so")))
-    except OSError as error:
+    except (ImportError, OSError) as error:
         raise lrn_op._not_built(error) from None
+    built, running = _build_info.JAXLIB_VERSION, jaxlib.__version__
+    if _release(running) < _release(built):
+        # XLA's FFI takes handlers compiled against its own headers or older ones; an older jaxlib would fail only
+        # at the first call, inside XLA.
+        raise ImportError(f"lrn_op's XLA custom calls were compiled against jaxlib {built}, but jaxlib {running} is "
+                          f"installed, which is older: pip install 'jaxlib>={built}' (or rebuild lrn_op against "
+                          "this jaxlib from its source tree: pip install --no-build-isolation --no-deps .)")
     jax.ffi.register_ffi_target(_FORWARD, jax.ffi.pycapsule(library.LrnOpForward), platform="cpu")
     jax.ffi.register_ffi_target(_BACKWARD, jax.ffi.pycapsule(library.LrnOpBackward), platform="cpu")
     library.LrnOpSimdPath.restype = ctypes.c_char_p

@@ -4,7 +4,6 @@ registration. Importing this module loads the op library (and checks the TF vers
 `gen_lrn_ops` is the module TF generates for the op library, like TF's own gen_* modules: its functions skip the
 Python checks here, and the kernels check the same things again.
 """
-import numpy as np
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 

@@ -17,9 +17,16 @@ GRADIENT = {"float16": 1e-3, "bfloat16": 8e-3, "float32": 1.5e-7, "float64": 1e-
 # TF's own float32 LRN sums and raises to the power in float32: against the float64 reference it measured up to
 # 7.6e-7 (README: Accuracy). Comparisons with TF's op allow its error on top of lrn_op's.
 TF_FLOAT32 = 2e-6
+# TF's own kernel per dtype, as the portable layer runs it: its float16 kernel measured up to 1.6e-3, three half
+# ulps; bfloat16, which TF's CPU kernel lacks, is computed in float32 and rounded once (measured 3.9e-3).
+TF_BUILTIN = {"float16": 2e-3, "bfloat16": FORWARD["bfloat16"], "float32": TF_FLOAT32}
 # The same small Keras model trained for an epoch under the tensorflow, jax and torch backends: its predictions differ
 # by the backends' own float32 convolutions and dense layers (measured up to 2.9e-6 of the largest prediction).
 ACROSS_BACKENDS = 1e-5
+# A special beta (0.5, 0.75, 1) against the general path at the next float32 above it: each is within FORWARD of its
+# own exact value, and the two exact values differ by |ln N| times beta's ulp (6e-8), with ln N up to about 4 in
+# accuracy.py's data: 2 * 1.5e-7 + 2.4e-7 < 1e-6.
+SPECIAL_VS_GENERAL = 1e-6
 # The second derivative is a composite of stock TF ops in the input's dtype, relative to its largest element.
 SECOND_ORDER = {"float32": 1e-6, "float64": 1e-13}
 

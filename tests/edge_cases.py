@@ -50,7 +50,7 @@ def _cases():
             shape[axis] = 0
             for data_format in ("NHWC", "NCHW"):
                 cases[f"empty {tuple(shape)} {data_format}"] = Case(empty, np.zeros(shape, np.float32),
-                                                                     data_format=data_format)
+                                                                    data_format=data_format)
                 cases[f"empty {tuple(shape)} {data_format} gradient"] = Case(
                     empty, np.zeros(shape, np.float32), dy=np.zeros(shape, np.float32), data_format=data_format)
     cases["zero channels (8, 32, 32, 0)"] = Case(empty, np.zeros((8, 32, 32, 0), np.float32))

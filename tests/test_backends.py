@@ -11,6 +11,7 @@ import pytest
 
 import bounds
 import reference
+from conftest import run_python
 
 BACKENDS = ("tensorflow", "jax", "torch")
 CHECKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "backend_checks.py")
@@ -125,9 +126,40 @@ def test_jax_grad_jit_and_vmap(rng):
     batched = jax.vmap(lambda t: lrn_op.jax.local_response_normalization(t, **params))(stack)
     for k in range(3):
         bounds.assert_forward(np.asarray(batched[k]), reference.lrn(stack[k], **ref))
-    # The explicit gradient function gives what jax.grad gives.
+    # The explicit gradient function, against the reference.
     explicit = lrn_op.jax.local_response_normalization_grad(dy, x, y, **params)
-    np.testing.assert_array_equal(np.asarray(explicit), np.asarray(dx))
+    bounds.assert_gradient(np.asarray(explicit), reference.lrn_grad(dy, x, **ref, y=np.asarray(y)))
+
+
+def test_jax_vmap_of_the_gradient_and_of_nchw(rng):
+    import jax
+    import jax.numpy as jnp
+
+    import lrn_op.jax
+
+    x, params, ref = _case(rng)
+    stack = np.stack([x, 3 * x, -x])
+    dys = rng.standard_normal(stack.shape).astype(np.float32)
+
+    def gradient(t, dy):
+        return jax.grad(lambda u: jnp.sum(lrn_op.jax.local_response_normalization(u, **params) * dy))(t)
+
+    batched = jax.jit(jax.vmap(gradient))(stack, dys)
+    for k in range(3):
+        bounds.assert_gradient(np.asarray(batched[k]), reference.lrn_grad(dys[k], stack[k], **ref))
+    nchw = np.ascontiguousarray(stack.transpose(0, 1, 4, 2, 3))
+    batched = jax.vmap(lambda t: lrn_op.jax.local_response_normalization(t, **params, data_format="NCHW"))(nchw)
+    for k in range(3):
+        bounds.assert_forward(np.asarray(batched[k]).transpose(0, 2, 3, 1), reference.lrn(stack[k], **ref))
+
+
+def test_jax_refuses_a_jaxlib_older_than_the_one_it_was_built_against():
+    from lrn_op import _build_info
+
+    result = run_python("import jaxlib\njaxlib.__version__ = '0.4.1'\nimport lrn_op.jax\n")
+    assert result.returncode == 1
+    assert (f"lrn_op's XLA custom calls were compiled against jaxlib {_build_info.JAXLIB_VERSION}, but jaxlib 0.4.1 "
+            "is installed, which is older") in result.stderr
 
 
 def test_jax_second_derivative_is_refused_not_wrong(rng):
@@ -188,13 +220,36 @@ def test_torch_ops_trace_without_a_graph_break(rng):
     t = torch.from_numpy(x).requires_grad_(True)
     fn(t).backward()
     bounds.assert_gradient(t.grad.numpy(), reference.lrn_grad(np.ones_like(x), x, **ref))
-    # The fake implementations give shapes and dtypes without running the kernels.
+
+
+@pytest.mark.parametrize("layout", ["contiguous NHWC", "contiguous NCHW", "channels_last NCHW", "permuted NHWC"])
+def test_torch_fake_implementations_give_what_the_kernels_give(rng, layout):
+    # torch.compile plans memory from the fake implementations, without running the kernels: their shape, dtype,
+    # strides and memory format must be those of the real results.
+    import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
-    with FakeTensorMode():
-        fake = torch.empty(2, 3, 4, 9, dtype=torch.bfloat16)
-        out = torch.ops.lrn_op.local_response_normalization(fake, 2, 1.0, 1.0, 0.5, False)
-        assert out.shape == fake.shape and out.dtype == torch.bfloat16
+    import lrn_op.torch  # noqa: F401  (registers the ops)
+
+    channels_first = "NCHW" in layout
+    base = torch.from_numpy(rng.standard_normal((2, 9, 3, 4) if channels_first else (2, 3, 4, 9)))
+    make = {"contiguous NHWC": lambda t: t.to(torch.bfloat16),
+            "contiguous NCHW": lambda t: t.to(torch.bfloat16),
+            "channels_last NCHW": lambda t: t.to(torch.bfloat16).contiguous(memory_format=torch.channels_last),
+            "permuted NHWC": lambda t: t.to(torch.bfloat16).permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)}[
+                layout]
+    params = (2, 1.0, 1.0, 0.5, channels_first)
+
+    def results(x):
+        y = torch.ops.lrn_op.local_response_normalization(x, *params)
+        return y, torch.ops.lrn_op.local_response_normalization_grad(x, x, y, *params)
+
+    real = results(make(base))
+    with FakeTensorMode() as mode:
+        fake = results(make(mode.from_tensor(base)))
+    for r, f in zip(real, fake):
+        assert (f.shape, f.dtype, f.stride()) == (r.shape, r.dtype, r.stride())
+        assert f.is_contiguous(memory_format=torch.channels_last) == r.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_torch_second_derivative_is_refused_not_wrong(rng):

@@ -55,7 +55,7 @@ def test_worked_example():
     y = lrn_op.local_response_normalization(x, depth_radius=2, bias=0.0, alpha=1.0, beta=1.0).numpy()
     assert y[0, 0, 0, 0] == pytest.approx(1 / (1 + 4 + 9), abs=1e-7)          # 0.07142857
     assert y[0, 0, 0, 3] == pytest.approx(4 / (4 + 9 + 16 + 25 + 36), abs=1e-7)  # 0.04444445
-    np.testing.assert_allclose(y, reference.lrn(x, 2, 0.0, 1.0, 1.0), rtol=1e-6)
+    bounds.assert_forward(y, reference.lrn(x, 2, 0.0, 1.0, 1.0))
 
 
 def test_signature_matches_tf():
@@ -71,7 +71,8 @@ def test_signature_matches_tf():
 
 def test_defaults_match_tf(rng):
     x = rng.standard_normal([2, 3, 3, 20]).astype(np.float32)
-    np.testing.assert_allclose(lrn_op.lrn(x).numpy(), tf.nn.lrn(x).numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(lrn_op.lrn(x).numpy(), lrn_op.lrn(x, 5, 1, 1, 0.5).numpy())
+    check_forward(x, 5, 1, 1, 0.5)
 
 
 @pytest.mark.parametrize("shape", [[0, 3, 3, 4], [2, 0, 3, 4], [2, 3, 0, 4], [2, 3, 3, 0]])
@@ -86,13 +87,15 @@ def test_empty_tensors(shape):
 def test_python_list_input_becomes_float32():
     y = lrn_op.lrn([[[[1.0, 2.0, 3.0]]]], depth_radius=1)
     assert y.dtype == tf.float32
-    np.testing.assert_allclose(y.numpy(), tf.nn.lrn([[[[1.0, 2.0, 3.0]]]], depth_radius=1).numpy(), atol=1e-7)
+    bounds.assert_forward(y.numpy(), reference.lrn([[[[1.0, 2.0, 3.0]]]], 1, 1.0, 1.0, 0.5))
+    theirs = tf.nn.lrn([[[[1.0, 2.0, 3.0]]]], depth_radius=1).numpy()
+    assert bounds.forward_error(theirs, y.numpy(), np.float32) <= bounds.TF_FLOAT32
 
 
 def test_inside_tf_function(rng):
     x = rng.standard_normal([2, 4, 4, 10]).astype(np.float32)
     f = tf.function(lambda t: lrn_op.lrn(t, 3, 1.0, 0.5, 0.75))
-    np.testing.assert_allclose(f(x).numpy(), reference.lrn(x, 3, 1.0, 0.5, 0.75), atol=1e-6)
+    bounds.assert_forward(f(x).numpy(), reference.lrn(x, 3, 1.0, 0.5, 0.75))
 
 
 @pytest.mark.parametrize("shape", [[None] * 4, [None, 5, 6, 7]])
@@ -110,8 +113,8 @@ def test_tf1_graph_mode_shapes(rng, shape):
     assert "LrnOp>LocalResponseNormalization" in types
     assert "LrnOp>LocalResponseNormalizationGrad" in types
     assert not types & {"LRN", "LRNGrad"}
-    np.testing.assert_allclose(out, reference.lrn(x, 2, 1.0, 0.5, 0.75), atol=1e-6)
-    np.testing.assert_allclose(grad, reference.lrn_grad(np.ones_like(x), x, 2, 1.0, 0.5, 0.75), atol=1e-5)
+    bounds.assert_forward(out, reference.lrn(x, 2, 1.0, 0.5, 0.75))
+    bounds.assert_gradient(grad, reference.lrn_grad(np.ones_like(x), x, 2, 1.0, 0.5, 0.75, y=out))
 
 
 def test_graph_has_our_op_types():

@@ -84,19 +84,19 @@ def test_bench_plot_without_matplotlib_fails_before_measuring():
     # A None entry in sys.modules makes the import fail, as it does where matplotlib is not installed.
     result = run_python("import sys\n"
                         "sys.modules['matplotlib'] = None\n"
-                        "from lrn_op import bench\n"
-                        "bench.main(['--plot', 'out.png'])\n")
+                        "from lrn_op.bench.__main__ import main\n"
+                        "main(['--plot', 'out.png'])\n")
     assert result.returncode != 0
     assert "--plot needs matplotlib" in result.stderr and "[1/" not in result.stderr
 
 
 def test_bench_model_table_runs():
     # A smoke test of `python -m lrn_op.bench --model` on a tiny batch: it times nothing that is asserted.
-    from lrn_op import bench
+    from lrn_op.bench import tf_tables
 
-    rows = bench.model_rows(runs=1, warmup=0, batch=2)
+    rows = tf_tables.model_rows(runs=1, warmup=0, batch=2)
     assert [what for what, _, _ in rows] == ["inference", "training step"]
-    assert "lrn_op speed-up" in bench.format_model_table(rows)
+    assert "lrn_op speed-up" in tf_tables.format_model_table(rows)
 
 
 def test_without_tensorflow_the_tf_api_says_what_to_install(tmp_path):
@@ -123,9 +123,10 @@ def test_without_tensorflow_the_tf_api_says_what_to_install(tmp_path):
     (["--model", "--sweep"], "--model times the network alone"),
     (["--simd", "all", "--model"], "--simd all prints one table of lrn_op's op per path"),
     (["--backends", "--sweep"], "--backends prints its own table of the AlexNet LRN1 and TF defaults cases"),
+    (["--front-ends", "--sweep"], "--front-ends prints its own table"),
 ])
 def test_bench_refuses_arguments_it_cannot_honour(arguments, message):
-    result = run_python("import sys\nfrom lrn_op import bench\nbench.main(sys.argv[1:])\n", *arguments)
+    result = run_python("import sys\nfrom lrn_op.bench.__main__ import main\nmain(sys.argv[1:])\n", *arguments)
     assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
 
 
@@ -158,20 +159,53 @@ def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs():
 
 
 def test_bench_turns_the_column_order_and_keeps_cases_without_tf_out_of_the_tf_geomean():
-    from lrn_op import bench
+    from lrn_op.bench import cases, tf_tables, timing
 
     order = []
-    bench._interleaved_samples({key: (lambda key=key: order.append(key)) for key in "abc"}, runs=2, warmup=1)
+    timing.interleaved_samples({key: (lambda key=key: order.append(key)) for key in "abc"}, runs=2, warmup=1)
     assert "".join(order) == "abcbcacab"
 
     def row(case, ms):
-        return bench.Row(case, ms, {column: (value, value) for column, value in ms.items()})
+        return tf_tables.Row(case, ms, {column: (value, value) for column, value in ms.items()})
 
-    with_tf = row(bench.CASES[0], {"ours_fwd": 1.0, "tf_fwd": 4.0, "ours_fwdbwd": 2.0, "tf_fwdbwd": 10.0, "copy": 0.5})
-    float64 = row(bench.Case("float64", (1, 2, 2, 8), 2, 1.0, 1.0, 0.75, "float64"),
+    with_tf = row(cases.CASES[0], {"ours_fwd": 1.0, "tf_fwd": 4.0, "ours_fwdbwd": 2.0, "tf_fwdbwd": 10.0, "copy": 0.5})
+    float64 = row(cases.Case("float64", (1, 2, 2, 8), 2, 1.0, 1.0, 0.75, "float64"),
                   {"ours_fwd": 1.0, "ours_fwdbwd": 3.0, "copy": 0.5})
-    lines = bench.format_table([with_tf, float64]).splitlines()
+    lines = tf_tables.format_table([with_tf, float64]).splitlines()
     assert lines[3].count("no TF kernel") == 2
     geomean = [cell.strip() for cell in lines[-1].split("|")]
     assert geomean[5] == "4.0x" and geomean[9] == "5.0x"  # the float64 row left out
     assert geomean[10] == "1.63"  # fwd+bwd over three copies: (2 / 1.5 * 3 / 1.5) ** 0.5
+
+
+def test_bench_front_ends_table_runs():
+    # A smoke test of `python -m lrn_op.bench --front-ends`, which needs no TensorFlow: it times nothing asserted.
+    result = run_python("import sys\nsys.modules['tensorflow'] = None\nfrom lrn_op.bench.__main__ import main\n"
+                        "main(sys.argv[1:])\n", "--front-ends", "--runs", "1", "--warmup", "0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("lrn_op.numpy", "lrn_op.torch"):
+        assert sum(line.startswith(name) for line in result.stdout.splitlines()) == 4, result.stdout
+
+
+def test_the_benchmark_modules_import_one_way():
+    # cases and timing import nothing of the benchmark; the tables and the plot import only those two; the command
+    # line sits on top. No module reaches into another's private names.
+    import ast
+    import pathlib
+
+    import lrn_op.bench
+
+    layers = {"cases": set(), "timing": set(), "tf_tables": {"cases", "timing"}, "backends": {"cases", "timing"},
+              "front_ends": {"cases", "timing"}, "plot": set(),
+              "__main__": {"cases", "timing", "tf_tables", "backends", "front_ends", "plot"}}
+    folder = pathlib.Path(lrn_op.bench.__file__).parent
+    assert {path.stem for path in folder.glob("*.py")} == set(layers) | {"__init__"}
+    for name, allowed in layers.items():
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {node.module.split(".")[2] if node.module.count(".") >= 2 else alias.name
+                    for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("lrn_op.bench") for alias in node.names}
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+                 and node.module.startswith("lrn_op.bench") for alias in node.names}
+        assert imported <= allowed, f"{name} imports {imported - allowed}"
+        assert not any(n.startswith("_") for n in names), f"{name} imports private names {names}"

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -104,6 +105,13 @@ void reference(const lrn::Layout& l, const lrn::Params& p, const std::vector<dou
 
 int failures = 0;
 
+// The floor of the forward error's denominator, as tests/bounds.py sets it: the storage type's smallest normal, below
+// which a format has no relative precision to speak of.
+double smallest_normal(float) { return std::numeric_limits<float>::min(); }
+double smallest_normal(double) { return std::numeric_limits<double>::min(); }
+double smallest_normal(lrn::bf16) { return std::numeric_limits<float>::min(); }  // bfloat16 has float32's exponent
+double smallest_normal(lrn::f16) { return std::ldexp(1.0, -14); }
+
 void expect(bool ok, const char* what, const char* type, const Case& k) {
   if (ok) return;
   ++failures;
@@ -148,7 +156,8 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
     double grad_scale = 1e-300;
     for (int64_t i = 0; i < count; ++i) grad_scale = std::max(grad_scale, std::fabs(dx_ref[i]));
     for (int64_t i = 0; i < count; ++i) {
-      const double forward_error = std::fabs(decode(ys[i]) - y_ref[i]) / std::max(std::fabs(y_ref[i]), 1e-4);
+      const double forward_error =
+          std::fabs(decode(ys[i]) - y_ref[i]) / std::max(std::fabs(y_ref[i]), smallest_normal(T{}));
       const double backward_error = std::fabs(decode(dxs[i]) - dx_ref[i]) / grad_scale;
       worst = std::max({worst, forward_error, backward_error});
       expect(forward_error <= tolerance, "forward value", type, k);

@@ -13,6 +13,9 @@ import statistics
 
 import numpy as np
 
+from lrn_op.bench.cases import CASES
+from lrn_op.bench.timing import interleaved_samples, layout
+
 CASE_NAMES = ("AlexNet LRN1", "TF defaults")
 # The rows of each backend's process: (label, what lrn_op is timed against, memory format).
 ROWS = {"jax": [("jax", "keras.ops composite, jax.jit", None)],
@@ -89,8 +92,6 @@ def _torch_variants(case, x, dy, memory_format):
 
 def measure(backend, cases, runs, warmup):
     """{row label: {case name: {column: [median, min, max]}}} for one backend's rows, in this process."""
-    from lrn_op.bench import _interleaved_samples
-
     results = {}
     for label, _, memory_format in ROWS[backend]:
         for case in cases:
@@ -98,7 +99,7 @@ def measure(backend, cases, runs, warmup):
             x = rng.standard_normal(case.shape).astype(np.float32)
             dy = rng.standard_normal(case.shape).astype(np.float32)
             variants = (_jax_variants if backend == "jax" else _torch_variants)(case, x, dy, memory_format)
-            samples = _interleaved_samples(variants, runs, warmup)
+            samples = interleaved_samples(variants, runs, warmup)
             results.setdefault(label, {})[case.name] = {key: [statistics.median(v), min(v), max(v)]
                                                         for key, v in samples.items()}
     return results
@@ -106,8 +107,6 @@ def measure(backend, cases, runs, warmup):
 
 def format_table(results):
     """results: {row label: {case name: {column: [median, min, max]}}}, with the cases' shapes."""
-    from lrn_op.bench import CASES, _layout
-
     shapes = {case.name: "x".join(map(str, case.shape)) for case in CASES}
     lines = [["backend", "case", "shape", "copy ms", "lrn_op fwd ms", "theirs fwd ms", "fwd vs theirs",
               "fwd/copy", "lrn_op fwd+bwd ms", "theirs fwd+bwd ms", "fwd+bwd vs theirs", "fwd+bwd/3 copies"]]
@@ -124,4 +123,4 @@ def format_table(results):
                           f"{ms['ours_fwd'][0] / ms['copy'][0]:.2f}", timing(ms["ours_fwdbwd"]),
                           timing(ms["theirs_fwdbwd"]), f"{ms['theirs_fwdbwd'][0] / ms['ours_fwdbwd'][0]:.1f}x",
                           f"{ms['ours_fwdbwd'][0] / (3 * ms['copy'][0]):.2f}"])
-    return _layout(lines)
+    return layout(lines)

@@ -1,0 +1,64 @@
+"""The front-end table of `python -m lrn_op.bench --front-ends`: lrn_op.numpy and lrn_op.torch on small tensors and
+batch 1, where a call's fixed costs weigh most (argument checks, conversions, waking the pool's threads), and on one
+large tensor, where they do not. Each is set against a copy of the same array in the same framework (np.copyto into
+a preallocated array, Tensor.clone), the memory floor. Needs no TensorFlow."""
+import statistics
+
+import numpy as np
+
+from lrn_op.bench.cases import FRONT_END_CASES
+from lrn_op.bench.timing import interleaved_samples, layout
+
+
+def _numpy_variants(case, x, dy):
+    import lrn_op.numpy as front_end
+
+    params = case.params()
+    y = front_end.local_response_normalization(x, **params)
+    floor = np.empty_like(x)
+    return {"fwd": lambda: front_end.local_response_normalization(x, **params),
+            "bwd": lambda: front_end.local_response_normalization_grad(dy, x, y, **params),
+            "copy": lambda: np.copyto(floor, x)}
+
+
+def _torch_variants(case, x, dy):
+    import torch
+
+    import lrn_op.torch as front_end
+
+    params = case.params()
+    x, dy = torch.from_numpy(x), torch.from_numpy(dy)
+    y = front_end.local_response_normalization(x, **params)
+    return {"fwd": lambda: front_end.local_response_normalization(x, **params),
+            "bwd": lambda: front_end.local_response_normalization_grad(dy, x, y, **params),
+            "copy": lambda: x.clone()}
+
+
+def measure(front_ends, runs, warmup):
+    """{front end: {case name: {column: [median, min, max]}}} in microseconds."""
+    results = {}
+    for name in front_ends:
+        variants_of = {"numpy": _numpy_variants, "torch": _torch_variants}[name]
+        for case in FRONT_END_CASES:
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal(case.shape).astype(np.float32)
+            dy = rng.standard_normal(case.shape).astype(np.float32)
+            samples = interleaved_samples(variants_of(case, x, dy), runs, warmup)
+            results.setdefault(name, {})[case.name] = {key: [1e3 * statistics.median(v), 1e3 * min(v), 1e3 * max(v)]
+                                                       for key, v in samples.items()}
+    return results
+
+
+def format_table(results):
+    shapes = {case.name: "x".join(map(str, case.shape)) for case in FRONT_END_CASES}
+    lines = [["front end", "case", "shape", "copy us", "forward us", "forward/copy", "gradient us", "gradient/copy"]]
+
+    def timing(us):
+        return f"{us[0]:.1f} [{us[1]:.1f}-{us[2]:.1f}]"
+
+    for name, cases in results.items():
+        for case, us in cases.items():
+            lines.append([f"lrn_op.{name}", case, shapes[case], timing(us["copy"]), timing(us["fwd"]),
+                          f"{us['fwd'][0] / us['copy'][0]:.2f}", timing(us["bwd"]),
+                          f"{us['bwd'][0] / us['copy'][0]:.2f}"])
+    return layout(lines)
