@@ -69,25 +69,34 @@ def dtype_name(value):
     return getattr(dtype, "name", None) or str(dtype).removeprefix("torch.")
 
 
+# Whether each dtype object met so far (numpy's, TF's, PyTorch's) is one of DTYPES: a dtype's name is slow to
+# build, and small tensors pay for every microsecond of the checks.
+_KERNEL_DTYPE = {}
+
+
 def takes_default_dtype(name, value):
     """Applies COERCION's dtype rows to one input. False if `value` keeps its own dtype: a float array or tensor.
     True if it takes the front end's default dtype: host data (Python numbers, nested lists, numpy arrays) of
     bools, integers or Python floats, as tf.nn.lrn converts it. TypeError, naming the argument, for anything else:
     a bool or integer tensor of TF, JAX or PyTorch (tf.nn.lrn refuses those), complex values (whose imaginary part a
     conversion would silently drop), strings."""
-    own = dtype_name(value)
-    if own is None or isinstance(value, (np.ndarray, np.generic)):
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or isinstance(value, (np.ndarray, np.generic)):
         try:
-            host = np.asarray(value)
+            host = value if isinstance(value, np.ndarray) else np.asarray(value)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
-        if host.dtype.kind in "biu" or (host.dtype.kind == "f" and own is None):
+        kind = host.dtype.kind
+        if kind in "biu" or (kind == "f" and dtype is None):
             return True
-        if host.dtype.kind not in "fcV":
+        if kind not in "fcV":
             raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}")
-        own = host.dtype.name
-    if own not in DTYPES:
-        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {own}")
+        dtype, value = host.dtype, host
+    accepted = _KERNEL_DTYPE.get(dtype)
+    if accepted is None:
+        accepted = _KERNEL_DTYPE[dtype] = dtype_name(value) in DTYPES
+    if not accepted:
+        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {dtype_name(value)}")
     return False
 
 
@@ -101,11 +110,13 @@ def match_x(x_name, x, **arrays):
     """TypeError naming the first of `arrays` (dy, y) whose dtype is not x's; ValueError for the first whose shape
     is not x's, where both are known."""
     for name, array in arrays.items():
-        if dtype_name(array) != dtype_name(x):
+        if array.dtype != x.dtype:
             raise TypeError(f"{name} must have the dtype of {x_name}, {dtype_name(x)}, got {dtype_name(array)}")
     for name, array in arrays.items():
+        if array.shape == x.shape:
+            continue
         shape, x_shape = tuple(array.shape), tuple(x.shape)
-        if shape != x_shape and None not in shape + x_shape:
+        if None not in shape + x_shape:
             raise ValueError(f"{name} must have the shape of {x_name}, {x_shape}, got {shape}")
 
 
