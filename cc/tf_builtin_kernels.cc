@@ -1,4 +1,4 @@
-// TensorFlow's own LRN and LRNGrad, run by lrn_op's kernels (tf_kernels.h). This library defines no op: loaded by
+// TensorFlow's own LRN and LRNGrad, run by lrn_op's kernels (tf_kernels.cc). This library defines no op: loaded by
 // lrn_op.replace_builtin(), it registers CPU kernels for TF's ops at a priority above TF's own (0), and TF picks the
 // highest-priority kernel registered for an op, device and type. GPU kernels are left alone.
 //
@@ -9,14 +9,10 @@ namespace {
 
 constexpr int kAboveTensorFlow = 1;
 
-#define REGISTER_BUILTIN(T)                                                                                    \
-  REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LRN").Device(DEVICE_CPU).TypeConstraint<T>("T").Priority(kAboveTensorFlow), ForwardOp);        \
-  REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LRNGrad").Device(DEVICE_CPU).TypeConstraint<T>("T").Priority(kAboveTensorFlow), GradOp);
-
-REGISTER_BUILTIN(Eigen::half)
-REGISTER_BUILTIN(Eigen::bfloat16)
-REGISTER_BUILTIN(float)
+// Runs when TF loads the library (tf.load_library).
+[[maybe_unused]] const bool kRegistered = [] {
+  lrn_tf::RegisterKernels("LRN", "LRNGrad", {TF_HALF, TF_BFLOAT16, TF_FLOAT}, kAboveTensorFlow);
+  return true;
+}();
 
 }  // namespace

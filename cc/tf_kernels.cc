@@ -1,17 +1,252 @@
-// lrn_op's own ops run the kernels of tf_kernels.h, for every dtype they accept.
 #include "tf_kernels.h"
 
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lrn_api.h"
+#include "tensorflow/c/kernels.h"
+#include "tensorflow/c/tf_buffer.h"
+#include "tensorflow/c/tf_status.h"
+#include "tensorflow/c/tf_tensor.h"
+
+namespace lrn_tf {
 namespace {
 
-#define REGISTER_CPU(T)                                                                                        \
-  REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LrnOp>LocalResponseNormalization").Device(DEVICE_CPU).TypeConstraint<T>("T"), ForwardOp);       \
-  REGISTER_KERNEL_BUILDER(                                                                                     \
-      Name("LrnOp>LocalResponseNormalizationGrad").Device(DEVICE_CPU).TypeConstraint<T>("T"), GradOp);
+// The C API's objects, each freed by its own function.
+struct StatusDeleter {
+  void operator()(TF_Status* status) const { TF_DeleteStatus(status); }
+};
+struct TensorDeleter {
+  void operator()(TF_Tensor* tensor) const { TF_DeleteTensor(tensor); }
+};
+struct BufferDeleter {
+  void operator()(TF_Buffer* buffer) const { TF_DeleteBuffer(buffer); }
+};
+using Status = std::unique_ptr<TF_Status, StatusDeleter>;
+using Tensor = std::unique_ptr<TF_Tensor, TensorDeleter>;
+using Buffer = std::unique_ptr<TF_Buffer, BufferDeleter>;
 
-REGISTER_CPU(Eigen::half)
-REGISTER_CPU(Eigen::bfloat16)
-REGISTER_CPU(float)
-REGISTER_CPU(double)
+Status NewStatus() { return Status(TF_NewStatus()); }
+
+// What the kernels of one node compute with: its attributes, read and checked once when TF builds the kernel.
+struct Kernel {
+  lrn::Params params{};
+  bool channels_first = false;
+  std::atomic<int> intra_op_threads{-1};  // read from the session's ConfigProto at the first Compute
+};
+
+bool Failed(TF_OpKernelConstruction* ctx, const Status& status) {
+  if (TF_GetCode(status.get()) == TF_OK) return false;
+  TF_OpKernelConstruction_Failure(ctx, status.get());
+  return true;
+}
+
+void Fail(TF_OpKernelConstruction* ctx, const std::string& message) {
+  Status status = NewStatus();
+  TF_SetStatus(status.get(), TF_INVALID_ARGUMENT, message.c_str());
+  TF_OpKernelConstruction_Failure(ctx, status.get());
+}
+
+// A string attribute, or "" if the op has no such attribute (TF's own LRN has neither data_format nor
+// exact_bias_alpha_beta).
+bool StringAttr(TF_OpKernelConstruction* ctx, const char* name, std::string* value) {
+  Status status = NewStatus();
+  if (!TF_OpKernelConstruction_HasAttr(ctx, name, status.get())) return !Failed(ctx, status);
+  int32_t list_size = 0, total_size = 0;
+  TF_OpKernelConstruction_GetAttrSize(ctx, name, &list_size, &total_size, status.get());
+  if (Failed(ctx, status)) return false;
+  value->resize(static_cast<size_t>(total_size));
+  TF_OpKernelConstruction_GetAttrString(ctx, name, value->data(), value->size(), status.get());
+  return !Failed(ctx, status);
+}
+
+void* Create(TF_OpKernelConstruction* ctx) {
+  auto kernel = std::make_unique<Kernel>();
+  Status status = NewStatus();
+  float bias = 0, alpha = 0, beta = 0;
+  TF_OpKernelConstruction_GetAttrInt64(ctx, "depth_radius", &kernel->params.depth_radius, status.get());
+  if (Failed(ctx, status)) return nullptr;
+  const std::pair<const char*, float*> floats[] = {{"bias", &bias}, {"alpha", &alpha}, {"beta", &beta}};
+  for (const auto& [name, value] : floats) {
+    TF_OpKernelConstruction_GetAttrFloat(ctx, name, value, status.get());
+    if (Failed(ctx, status)) return nullptr;
+  }
+  std::string data_format, exact;
+  if (!StringAttr(ctx, "data_format", &data_format) || !StringAttr(ctx, "exact_bias_alpha_beta", &exact)) {
+    return nullptr;
+  }
+  kernel->params.bias = bias;
+  kernel->params.alpha = alpha;
+  kernel->params.beta = beta;
+  // lrn_op's ops carry bias, alpha and beta at double precision too (tf_ops.cc); TF's own and older graphs don't.
+  std::string problem = exact.empty() ? "" : lrn::parse_exact_params(exact, bias, alpha, beta, &kernel->params);
+  if (problem.empty()) problem = lrn::check_params(kernel->params);
+  if (problem.empty() && !data_format.empty() && data_format != "NHWC" && data_format != "NCHW") {
+    problem = "data_format must be 'NHWC' or 'NCHW', got '" + data_format + "'";
+  }
+  if (!problem.empty()) {
+    Fail(ctx, problem);
+    return nullptr;
+  }
+  kernel->channels_first = data_format == "NCHW";
+  return kernel.release();
+}
+
+void Delete(void* kernel) { delete static_cast<Kernel*>(kernel); }
+
+// intra_op_parallelism_threads (field 2, a varint) of a serialized ConfigProto, or 0 where it is not set: the one
+// field lrn_op reads, so a few lines of the protobuf wire format replace a dependency on protobuf.
+int IntraOpThreads(const uint8_t* at, const uint8_t* end) {
+  auto varint = [&](uint64_t* value) {
+    *value = 0;
+    for (int shift = 0; at < end && shift < 64; shift += 7) {
+      const uint8_t byte = *at++;
+      *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) return true;
+    }
+    return false;
+  };
+  uint64_t tag, value;
+  while (at < end && varint(&tag)) {
+    switch (tag & 7) {
+      case 0:
+        if (!varint(&value)) return 0;
+        if (tag >> 3 == 2) return static_cast<int>(value);
+        break;
+      case 1: at += 8; break;
+      case 2:
+        if (!varint(&value) || value > static_cast<uint64_t>(end - at)) return 0;
+        at += value;
+        break;
+      case 5: at += 4; break;
+      default: return 0;
+    }
+  }
+  return 0;
+}
+
+// The thread limit of tf.config.threading.set_intra_op_parallelism_threads (or a session's ConfigProto), 0 if
+// none is set. The C API gives no access to TF's own worker pool, so the kernels run on lrn_op's pool at that size.
+int IntraOpThreads(Kernel* kernel, TF_OpKernelContext* ctx) {
+  int threads = kernel->intra_op_threads.load(std::memory_order_relaxed);
+  if (threads >= 0) return threads;
+  Buffer config(TF_NewBuffer());
+  Status status = NewStatus();
+  TF_GetSerializedConfigProto(ctx, config.get(), status.get());
+  threads = 0;
+  if (TF_GetCode(status.get()) == TF_OK && config->data != nullptr) {
+    const auto* bytes = static_cast<const uint8_t*>(config->data);
+    threads = IntraOpThreads(bytes, bytes + config->length);
+  }
+  kernel->intra_op_threads.store(threads, std::memory_order_relaxed);
+  return threads;
+}
+
+lrn::DType DTypeOf(TF_DataType type) {
+  switch (type) {
+    case TF_HALF: return lrn::DType::kF16;
+    case TF_BFLOAT16: return lrn::DType::kBF16;
+    case TF_FLOAT: return lrn::DType::kF32;
+    case TF_DOUBLE: return lrn::DType::kF64;
+    default: return lrn::DType::kUnsupported;
+  }
+}
+
+// A tensor as lrn_api.h's entry sees it.
+lrn::Operand OperandOf(const char* name, const TF_Tensor* tensor) {
+  lrn::Operand operand;
+  operand.name = name;
+  operand.dtype = DTypeOf(TF_TensorType(tensor));
+  operand.type_name = "TF_DataType " + std::to_string(TF_TensorType(tensor));
+  for (int axis = 0; axis < TF_NumDims(tensor); ++axis) operand.dims.push_back(TF_Dim(tensor, axis));
+  operand.data = TF_TensorData(tensor);
+  return operand;
+}
+
+TF_Code CodeOf(lrn::Code code) {
+  switch (code) {
+    case lrn::Code::kOk: return TF_OK;
+    case lrn::Code::kInvalidArgument:
+    case lrn::Code::kWrongType: return TF_INVALID_ARGUMENT;
+    case lrn::Code::kOutOfMemory: return TF_RESOURCE_EXHAUSTED;
+    default: return TF_INTERNAL;
+  }
+}
+
+// Runs the request with inputs `names` (x is the one named by `x_index`) into output 0, allocated with x's shape.
+template <int kInputs>
+void Compute(void* kernel_ptr, TF_OpKernelContext* ctx, lrn::Direction direction, const char* const (&names)[kInputs],
+             int x_index) {
+  auto* kernel = static_cast<Kernel*>(kernel_ptr);
+  Status status = NewStatus();
+  Tensor inputs[kInputs];
+  for (int i = 0; i < kInputs; ++i) {
+    TF_Tensor* input = nullptr;
+    TF_GetInput(ctx, i, &input, status.get());
+    inputs[i].reset(input);
+    if (TF_GetCode(status.get()) != TF_OK) return TF_OpKernelContext_Failure(ctx, status.get());
+  }
+  const TF_Tensor* x = inputs[x_index].get();
+  std::vector<int64_t> dims(static_cast<size_t>(TF_NumDims(x)));
+  for (size_t axis = 0; axis < dims.size(); ++axis) dims[axis] = TF_Dim(x, static_cast<int>(axis));
+  Tensor output(TF_AllocateOutput(ctx, 0, TF_TensorType(x), dims.data(), static_cast<int>(dims.size()),
+                                  TF_TensorByteSize(x), status.get()));
+  if (TF_GetCode(status.get()) != TF_OK) return TF_OpKernelContext_Failure(ctx, status.get());
+
+  lrn::Request request;
+  request.direction = direction;
+  request.params = kernel->params;
+  request.channels_first = kernel->channels_first;
+  request.x = OperandOf(names[x_index], x);
+  if (direction == lrn::Direction::kBackward) {
+    request.dy = OperandOf(names[0], inputs[0].get());
+    request.y = OperandOf(names[2], inputs[2].get());
+  }
+  request.out = OperandOf("output", output.get());
+  request.threads.max_threads = IntraOpThreads(kernel, ctx);
+  const lrn::Status result = lrn::compute(request);
+  if (result.ok()) return;
+  TF_SetStatus(status.get(), CodeOf(result.code), result.message.c_str());
+  TF_OpKernelContext_Failure(ctx, status.get());
+}
+
+void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
+  static const char* const kNames[] = {"input"};
+  Compute(kernel, ctx, lrn::Direction::kForward, kNames, 0);
+}
+
+void ComputeBackward(void* kernel, TF_OpKernelContext* ctx) {
+  static const char* const kNames[] = {"input_grads", "input_image", "output_image"};
+  Compute(kernel, ctx, lrn::Direction::kBackward, kNames, 1);
+}
 
 }  // namespace
+
+void RegisterKernels(const char* forward_op, const char* grad_op, std::initializer_list<TF_DataType> dtypes,
+                     int priority) {
+  for (const auto& [op, compute] : {std::pair{forward_op, &ComputeForward}, std::pair{grad_op, &ComputeBackward}}) {
+    for (TF_DataType dtype : dtypes) {
+      Status status = NewStatus();
+      TF_KernelBuilder* builder = TF_NewKernelBuilder(op, "CPU", &Create, compute, &Delete);
+      TF_KernelBuilder_TypeConstraint(builder, "T", dtype, status.get());
+      if (TF_GetCode(status.get()) == TF_OK) {
+        TF_KernelBuilder_Priority(builder, priority);
+        // TF takes the builder, whether it registers it or not.
+        TF_RegisterKernelBuilder((std::string(op) + " CPU " + std::to_string(dtype)).c_str(), builder, status.get());
+      } else {
+        TF_DeleteKernelBuilder(builder);
+      }
+      if (TF_GetCode(status.get()) != TF_OK) {
+        std::fprintf(stderr, "lrn_op: no CPU kernel for %s, TF_DataType %d: %s\n", op, dtype,
+                     TF_Message(status.get()));
+      }
+    }
+  }
+}
+
+}  // namespace lrn_tf

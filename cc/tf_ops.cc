@@ -1,74 +1,142 @@
-// Registration of the two ops and their shape functions. The names are namespaced ("LrnOp>") so that they can
-// never collide with TF's own LRN and LRNGrad. The kernels are in tf_kernels.cc.
-#include "tensorflow/core/framework/common_shape_fns.h"
-#include "tensorflow/core/framework/op.h"
-#include "tensorflow/core/framework/shape_inference.h"
+// lrn_op's two ops, with their shape functions, and their CPU kernels (tf_kernels.cc), registered through TF's C API
+// when TF loads this library. The names are namespaced ("LrnOp>") so that they can never collide with TF's own LRN
+// and LRNGrad.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "tensorflow/c/ops.h"
+#include "tensorflow/c/tf_status.h"
+#include "tf_kernels.h"
 
 namespace {
 
-using tensorflow::shape_inference::InferenceContext;
-using tensorflow::shape_inference::ShapeHandle;
+constexpr const char* kForwardOp = "LrnOp>LocalResponseNormalization";
+constexpr const char* kGradOp = "LrnOp>LocalResponseNormalizationGrad";
 
 // The attributes of both ops. bias, alpha and beta are float32, as in TF's LRN, since a TF `float` attribute is
 // 32-bit; exact_bias_alpha_beta carries the same three at double precision, as the decimals Python writes for them
 // ("0.1 0.0001 0.75"), readable in a graph dump and exact. The kernels use it when it is set (lrn_op's wrappers
 // always set it); its empty default keeps graphs saved before it computing what they computed.
-#define LRN_ATTRS                                         \
-  Attr("depth_radius: int >= 0 = 5")                      \
-      .Attr("bias: float = 1.0")                          \
-      .Attr("alpha: float = 1.0")                         \
-      .Attr("beta: float = 0.5")                          \
-      .Attr("exact_bias_alpha_beta: string = ''")         \
-      .Attr("data_format: {'NHWC', 'NCHW'} = 'NHWC'")     \
-      .Attr("T: {half, bfloat16, float, double} = DT_FLOAT")
+constexpr const char* kAttrs[] = {
+    "depth_radius: int >= 0 = 5",
+    "bias: float = 1.0",
+    "alpha: float = 1.0",
+    "beta: float = 0.5",
+    "exact_bias_alpha_beta: string = ''",
+    "data_format: {'NHWC', 'NCHW'} = 'NHWC'",
+    "T: {half, bfloat16, float, double} = DT_FLOAT",
+};
 
-// Input `index` as a rank-4 shape, or an error that names the argument.
-tensorflow::Status Rank4(InferenceContext* c, int index, const char* name, ShapeHandle* shape) {
-  if (!c->WithRank(c->input(index), 4, shape).ok()) {
-    return tensorflow::errors::InvalidArgument(name, " must be 4-dimensional, got shape ",
-                                               c->DebugString(c->input(index)));
+struct StatusDeleter {
+  void operator()(TF_Status* status) const { TF_DeleteStatus(status); }
+};
+struct ShapeDeleter {
+  void operator()(TF_ShapeHandle* shape) const { TF_DeleteShapeHandle(shape); }
+};
+struct DimensionDeleter {
+  void operator()(TF_DimensionHandle* dimension) const { TF_DeleteDimensionHandle(dimension); }
+};
+using Status = std::unique_ptr<TF_Status, StatusDeleter>;
+using Shape = std::unique_ptr<TF_ShapeHandle, ShapeDeleter>;
+using Dimension = std::unique_ptr<TF_DimensionHandle, DimensionDeleter>;
+
+// The size of dimension `axis`, or -1 where it is unknown.
+int64_t DimOf(TF_ShapeInferenceContext* ctx, TF_ShapeHandle* shape, int64_t axis) {
+  Dimension dimension(TF_NewDimensionHandle());
+  TF_ShapeInferenceContextDim(ctx, shape, axis, dimension.get());
+  return TF_DimensionHandleValueKnown(dimension.get()) ? TF_DimensionHandleValue(dimension.get()) : -1;
+}
+
+// A shape as Python writes a tuple, None for an unknown size: "(2, None, 4)"; "<unknown>" for an unknown rank.
+std::string ShapeText(TF_ShapeInferenceContext* ctx, TF_ShapeHandle* shape) {
+  if (!TF_ShapeInferenceContextRankKnown(ctx, shape)) return "<unknown>";
+  const int64_t rank = TF_ShapeInferenceContextRank(ctx, shape);
+  std::string text = "(";
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    const int64_t size = DimOf(ctx, shape, axis);
+    text += (axis ? ", " : "") + (size < 0 ? std::string("None") : std::to_string(size));
   }
-  return tensorflow::OkStatus();
+  return text + (rank == 1 ? ",)" : ")");
 }
 
-tensorflow::Status ForwardShape(InferenceContext* c) {
-  ShapeHandle input;
-  TF_RETURN_IF_ERROR(Rank4(c, 0, "input", &input));
-  c->set_output(0, input);
-  return tensorflow::OkStatus();
+// Input `index` as a rank-4 shape, or an error in `status` that names the argument.
+Shape Rank4(TF_ShapeInferenceContext* ctx, int index, const char* name, TF_Status* status) {
+  Shape input(TF_NewShapeHandle()), result(TF_NewShapeHandle());
+  TF_ShapeInferenceContextGetInput(ctx, index, input.get(), status);
+  if (TF_GetCode(status) != TF_OK) return nullptr;
+  TF_ShapeInferenceContextWithRank(ctx, input.get(), 4, result.get(), status);
+  if (TF_GetCode(status) != TF_OK) {
+    const std::string message = std::string(name) + " must be 4-dimensional, got shape " + ShapeText(ctx, input.get());
+    TF_SetStatus(status, TF_INVALID_ARGUMENT, message.c_str());
+    return nullptr;
+  }
+  return result;
 }
 
-// The three inputs must agree: each is rank 4 and their known dimensions match.
-tensorflow::Status GradShape(InferenceContext* c) {
+void ForwardShape(TF_ShapeInferenceContext* ctx, TF_Status* status) {
+  Shape input = Rank4(ctx, 0, "input", status);
+  if (input) TF_ShapeInferenceContextSetOutput(ctx, 0, input.get(), status);
+}
+
+// The three inputs must agree: each is rank 4 and their known sizes match. The output takes each size from whichever
+// input knows it.
+void GradShape(TF_ShapeInferenceContext* ctx, TF_Status* status) {
   const char* names[3] = {"input_grads", "input_image", "output_image"};
-  ShapeHandle shapes[3];
-  for (int i = 0; i < 3; ++i) TF_RETURN_IF_ERROR(Rank4(c, i, names[i], &shapes[i]));
-  ShapeHandle merged = shapes[0];
-  for (int i = 1; i < 3; ++i) {
-    if (!c->Merge(merged, shapes[i], &merged).ok()) {
-      return tensorflow::errors::InvalidArgument(
-          "input_grads, input_image and output_image must have the same shape, got ", c->DebugString(shapes[0]),
-          ", ", c->DebugString(shapes[1]), " and ", c->DebugString(shapes[2]));
+  Shape shapes[3];
+  for (int i = 0; i < 3; ++i) {
+    shapes[i] = Rank4(ctx, i, names[i], status);
+    if (!shapes[i]) return;
+  }
+  Shape merged;
+  for (int64_t axis = 0; axis < 4; ++axis) {
+    int known = 0;
+    for (int i = 1; i < 3; ++i) {
+      const int64_t size = DimOf(ctx, shapes[i].get(), axis), seen = DimOf(ctx, shapes[known].get(), axis);
+      if (size >= 0 && seen >= 0 && size != seen) {
+        const std::string message = "input_grads, input_image and output_image must have the same shape, got " +
+                                    ShapeText(ctx, shapes[0].get()) + ", " + ShapeText(ctx, shapes[1].get()) +
+                                    " and " + ShapeText(ctx, shapes[2].get());
+        TF_SetStatus(status, TF_INVALID_ARGUMENT, message.c_str());
+        return;
+      }
+      if (seen < 0 && size >= 0) known = i;
+    }
+    Shape piece(TF_NewShapeHandle());
+    TF_ShapeInferenceContextSubshape(ctx, shapes[known].get(), axis, axis + 1, piece.get(), status);
+    if (TF_GetCode(status) != TF_OK) return;
+    if (merged) {
+      Shape longer(TF_NewShapeHandle());
+      TF_ShapeInferenceContextConcatenateShapes(ctx, merged.get(), piece.get(), longer.get(), status);
+      if (TF_GetCode(status) != TF_OK) return;
+      merged = std::move(longer);
+    } else {
+      merged = std::move(piece);
     }
   }
-  c->set_output(0, merged);
-  return tensorflow::OkStatus();
+  TF_ShapeInferenceContextSetOutput(ctx, 0, merged.get(), status);
 }
 
+void RegisterOp(const char* name, std::initializer_list<const char*> inputs,
+                void (*shape)(TF_ShapeInferenceContext*, TF_Status*)) {
+  TF_OpDefinitionBuilder* builder = TF_NewOpDefinitionBuilder(name);
+  for (const char* input : inputs) TF_OpDefinitionBuilderAddInput(builder, input);
+  TF_OpDefinitionBuilderAddOutput(builder, "output: T");
+  for (const char* attr : kAttrs) TF_OpDefinitionBuilderAddAttr(builder, attr);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(builder, shape);
+  Status status(TF_NewStatus());
+  TF_RegisterOpDefinition(builder, status.get());  // frees the builder
+  if (TF_GetCode(status.get()) != TF_OK) {
+    std::fprintf(stderr, "lrn_op: could not register the op %s: %s\n", name, TF_Message(status.get()));
+  }
+}
+
+// Runs when TF loads the library (tf.load_op_library).
+[[maybe_unused]] const bool kRegistered = [] {
+  RegisterOp(kForwardOp, {"input: T"}, &ForwardShape);
+  RegisterOp(kGradOp, {"input_grads: T", "input_image: T", "output_image: T"}, &GradShape);
+  lrn_tf::RegisterKernels(kForwardOp, kGradOp, {TF_HALF, TF_BFLOAT16, TF_FLOAT, TF_DOUBLE}, 0);
+  return true;
+}();
+
 }  // namespace
-
-REGISTER_OP("LrnOp>LocalResponseNormalization")
-    .Input("input: T")
-    .Output("output: T")
-    .LRN_ATTRS
-    .SetShapeFn(ForwardShape)
-    .Doc("Local Response Normalization over the channel axis, with the parameters of tf.nn.lrn.");
-
-REGISTER_OP("LrnOp>LocalResponseNormalizationGrad")
-    .Input("input_grads: T")
-    .Input("input_image: T")
-    .Input("output_image: T")
-    .Output("output: T")
-    .LRN_ATTRS
-    .SetShapeFn(GradShape)
-    .Doc("Gradient of LrnOp>LocalResponseNormalization, with the inputs of tf.raw_ops.LRNGrad.");

@@ -77,7 +77,10 @@ class Pool {
   int start_workers(int wanted) {
     while (static_cast<int>(workers_.size()) < wanted) {
       try {
-        workers_.emplace_back([this] { serve(); });
+        workers_.emplace_back([this] {
+          pthread_setname_np(pthread_self(), "lrn_op pool");  // as tests and `top -H` see it
+          serve();
+        });
       } catch (const std::system_error&) {
         break;
       }

@@ -120,6 +120,16 @@ def match_x(x_name, x, **arrays):
             raise ValueError(f"{name} must have the shape of {x_name}, {x_shape}, got {shape}")
 
 
+def release(version):
+    """The leading numbers of a version string, for comparison: "2.22.0-dev20261101" -> (2, 22, 0)."""
+    numbers = []
+    for part in version.replace("-", ".").split("."):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
 def _depth_radius(value):
     # TF accepts an integral float (2.0) where it wants an int; so do we, but never 2.5.
     if isinstance(value, numbers.Integral):

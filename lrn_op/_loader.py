@@ -1,44 +1,53 @@
-"""Loads the compiled TF libraries, after checking that they were built against this TensorFlow."""
+"""Loads the compiled TF libraries, after checking that this TensorFlow can run them.
+
+The libraries use TF's C API for ops and kernels alone (cc/tf_kernels.h), which libtensorflow_framework.so.2 exports
+alike in every TF since 2.16: one build serves them all, and newer ones (a later release, tf-nightly) are let through.
+"""
 import importlib
 from pathlib import Path
 
 import tensorflow as tf
 
 import lrn_op
+from lrn_op import _checks
 
-
-def _major_minor(version):
-    return tuple(version.split(".")[:2])
+OLDEST_TF = (2, 16)
+TESTED_TF = "2.16 to 2.21"
 
 
 def _check_build():
     try:
-        from lrn_op import _build_info
+        from lrn_op import _build_info  # noqa: F401  (written by the build: its absence means a source tree)
     except ImportError as error:
         raise lrn_op._not_built(error) from None
 
     importlib.import_module("lrn_op.numpy")  # its import says once if LRN_OP_SIMD asks for a path that does not run
 
-    built, running = _build_info.TF_VERSION, tf.__version__
-    if _major_minor(built) != _major_minor(running):
+    if _checks.release(tf.__version__) < OLDEST_TF:
         raise ImportError(
-            f"lrn_op was compiled against TensorFlow {built}, but TensorFlow {running} is installed. "
-            "TensorFlow's C++ ABI changes between minor versions: rebuild lrn_op against this TensorFlow "
-            "with `pip install --no-build-isolation --force-reinstall --no-deps lrn_op` from the source tree, "
-            f"or install tensorflow-cpu=={'.'.join(_major_minor(built))}.*"
-        )
+            f"lrn_op needs TensorFlow {'.'.join(map(str, OLDEST_TF))} or newer (tested: {TESTED_TF}), but "
+            f"TensorFlow {tf.__version__} is installed: its kernels use TF's C API for ops and kernels, which "
+            "older releases do not export alike. pip install 'tensorflow-cpu>=2.16'")
+
+
+def _load(load, library):
+    """tf.load_op_library or tf.load_library of one of lrn_op's libraries, with an ImportError that says what failed."""
+    _check_build()
+    try:
+        return load(_path(library))
+    except (tf.errors.NotFoundError, tf.errors.AlreadyExistsError, OSError) as error:
+        raise ImportError(f"lrn_op could not load {library} into TensorFlow {tf.__version__} "
+                          f"({Path(tf.__file__).parent}): {error}") from None
 
 
 def load_ops():
     """Loads _lrn_ops.so, lrn_op's own ops and their kernels, and returns TF's generated module for it."""
-    _check_build()
-    return tf.load_op_library(_path("_lrn_ops.so"))
+    return _load(tf.load_op_library, "_lrn_ops.so")
 
 
 def load_builtin_kernels():
     """Loads _lrn_builtin_kernels.so, which registers lrn_op's kernels for TF's own LRN and LRNGrad."""
-    _check_build()
-    tf.load_library(_path("_lrn_builtin_kernels.so"))
+    _load(tf.load_library, "_lrn_builtin_kernels.so")
 
 
 def _path(library):

@@ -20,16 +20,6 @@ from lrn_op import _checks
 _FORWARD, _BACKWARD = "lrn_op_forward", "lrn_op_backward"
 
 
-def _release(version):
-    """The leading numbers of a version string: "0.10.2.dev20261101" -> (0, 10, 2)."""
-    numbers = []
-    for part in version.split("."):
-        if not part.isdigit():
-            break
-        numbers.append(int(part))
-    return tuple(numbers)
-
-
 def _register():
     try:
         from lrn_op import _build_info
@@ -38,7 +28,7 @@ def _register():
     except (ImportError, OSError) as error:
         raise lrn_op._not_built(error) from None
     built, running = _build_info.JAXLIB_VERSION, jaxlib.__version__
-    if _release(running) < _release(built):
+    if _checks.release(running) < _checks.release(built):
         # XLA's FFI takes handlers compiled against its own headers or older ones; an older jaxlib would fail only
         # at the first call, inside XLA.
         raise ImportError(f"lrn_op's XLA custom calls were compiled against jaxlib {built}, but jaxlib {running} is "
