@@ -1,8 +1,8 @@
 """setuptools' build backend, plus what only compiling needs, asked for only when a wheel is built.
 
 The sdist is sources alone: making it needs neither TensorFlow nor JAX nor a compiler nor CMake. A wheel is compiled
-against the TensorFlow of its build environment (CMakeLists.txt reads tf.sysconfig), and lrn_op/_loader.py insists
-on the same major.minor at run time.
+against the TensorFlow of its build environment (CMakeLists.txt reads tf.sysconfig), through TF's C API alone, so it
+runs under every TF since 2.16 (lrn_op/_loader.py), whichever of them it was built against.
 """
 from setuptools import build_meta
 from setuptools.build_meta import *  # noqa: F401,F403  (the whole PEP 517 interface, unchanged)
@@ -11,9 +11,9 @@ from setuptools.build_meta import *  # noqa: F401,F403  (the whole PEP 517 inter
 COMPILE_REQUIRES = [
     "cmake>=3.24",
     "pybind11>=2.12",
-    "jax>=0.10.2",  # jaxlib's XLA FFI headers, for the JAX custom calls (the oldest built and tested)
-    "tensorflow-cpu==2.21.*; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
-    "tensorflow==2.21.*; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
+    "jax>=0.6.2",  # jaxlib's XLA FFI headers, for the JAX custom calls (0.6.2: the newest for CPython 3.10)
+    "tensorflow-cpu>=2.16; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
+    "tensorflow>=2.16; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Builds lrn_op: CMakeLists.txt compiles the TF op library and the numpy module into the package directory.
+"""Builds lrn_op: CMakeLists.txt compiles the TF libraries, the pybind11 module and the XLA library into the package
+directory.
 
 In the style of pybind/cmake_example: one CMakeExtension, and build_ext hands the work to CMake.
 """

@@ -42,9 +42,17 @@ def run_cases(front_end, names=(), simd=None):
     return outcomes, extra
 
 
+class Outcomes(dict):
+    """{front end: {case: outcome}}, each front end run once, when a test first asks for it."""
+
+    def __missing__(self, front_end):
+        self[front_end] = run_cases(front_end)[0]
+        return self[front_end]
+
+
 @pytest.fixture(scope="module")
 def outcomes():
-    return {front_end: run_cases(front_end)[0] for front_end in FRONT_ENDS}
+    return Outcomes()
 
 
 def tf_names(message):

@@ -76,3 +76,24 @@ def test_libraries_hold_no_build_paths(library):
               jax.ffi.include_dir()]
     found = [place for place in places if place.encode() in data]
     assert not found, f"{library.name} holds {found}"
+
+
+# What cc/manylinux_compat.cc defines (its table), by the names the libraries would export them under.
+COMPAT_SYMBOLS = {"_ZSt28__throw_bad_array_new_lengthv", "_ZNSt15__exception_ptr13exception_ptr9_M_addrefEv",
+                  "_ZNSt15__exception_ptr13exception_ptr10_M_releaseEv",
+                  "_ZNSt7__cxx1118basic_stringstreamIcSt11char_traitsIcESaIcEEC1Ev",
+                  "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE", "pthread_once",
+                  "pthread_mutex_trylock", "pthread_setname_np", "__libc_single_threaded"}
+
+
+@pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
+def test_the_manylinux_shim_exports_nothing(library):
+    # Each library's copy of the shim serves that library alone: exported, it would stand in for glibc's and
+    # libstdc++'s own definitions in every library loaded after it.
+    with open(library, "rb") as f:
+        symbols = ELFFile(f).get_section_by_name(".dynsym")
+        exported = {s.name for s in symbols.iter_symbols() if s["st_shndx"] != "SHN_UNDEF"
+                    and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")}
+    leaked = sorted(exported & COMPAT_SYMBOLS | {name for name in exported if name.startswith("lrn_")})
+    assert not leaked, f"{library.name} exports {leaked}"
+    assert exported, "the reader sees no exports at all"

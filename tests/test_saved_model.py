@@ -1,8 +1,13 @@
 """tf.saved_model round trips in a fresh process, and what a forgotten `import lrn_op` looks like."""
+import os
+
+import keras
 import numpy as np
 import tensorflow as tf
 
+import bounds
 import lrn_op
+import reference
 from conftest import run_python
 
 
@@ -52,3 +57,21 @@ def test_forgotten_import_names_the_missing_op(rng, tmp_path):
     assert result.returncode != 0
     assert "LrnOp>LocalResponseNormalization" in result.stderr
     assert "not registered" in result.stderr
+
+
+RELEASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "saved_by_0.1.0")
+
+
+def test_models_saved_by_an_earlier_release_load_and_compute_what_it_computed():
+    # tests/data/make_saved_by_release.py wrote them with lrn_op 0.1.0 as released before its TF libraries moved to
+    # TF's C API: the ops' names, attributes, defaults and shape functions are the same, so they load and run as
+    # they did, to the bit.
+    expected = np.load(os.path.join(RELEASE, "expected.npz"))
+    assert str(expected["version"]) == "0.1.0"
+    x = tf.constant(expected["x"])
+    results = tf.saved_model.load(os.path.join(RELEASE, "saved_model")).lrn_and_gradient(x)
+    for key in ("nhwc", "nchw", "gradient"):
+        np.testing.assert_array_equal(results[key].numpy(), expected[key])
+    bounds.assert_forward(results["nhwc"].numpy(), reference.lrn(expected["x"], 2, 1.5, 0.1, 0.75))
+    model = keras.models.load_model(os.path.join(RELEASE, "model.keras"))
+    np.testing.assert_array_equal(model.predict(expected["x"], verbose=0), expected["keras"])
