@@ -124,7 +124,7 @@ def test_bench_model_table_runs():
     # A smoke test of `python -m lrn_op.bench --model` on a tiny batch: it times nothing that is asserted.
     from lrn_op.bench import tf_tables
 
-    rows = tf_tables.model_rows(runs=1, warmup=0, batch=2)
+    rows = tf_tables.model_rows(runs=1, warmup=0, batches=(2,))
     assert [what for what, _, _ in rows] == ["inference", "training step"]
     assert "lrn_op speed-up" in tf_tables.format_model_table(rows)
 

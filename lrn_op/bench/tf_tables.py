@@ -83,9 +83,10 @@ def measure(cases, runs=7, warmup=2, progress=None, columns=COLUMNS):
     return rows
 
 
-def model_rows(runs=7, warmup=2, batch=32):
+def model_rows(runs=7, warmup=2, batches=(32, 1)):
     """Times a small AlexNet-style network (conv, relu, LRN, pool twice, then dense) with TF's LRN and with lrn_op's
-    layer: one inference and one SGD training step each, interleaved. Returns [(what, tf_ms, lrn_op_ms)]."""
+    layer: one inference and one SGD training step each, interleaved, at each batch size (batch 1: the latency of a
+    tf.function call). Returns [(what, tf_ms, lrn_op_ms)]."""
     import keras
     import tensorflow as tf
 
@@ -106,31 +107,35 @@ def model_rows(runs=7, warmup=2, batch=32):
         ])
 
     rng = np.random.default_rng(0)
-    images = tf.constant(rng.standard_normal((batch, 112, 112, 3)).astype(np.float32))
-    labels = tf.constant(rng.integers(0, 10, batch))
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    steps = {}
-    for name, portable in (("tf", True), ("lrn_op", False)):
-        model, optimizer = network(portable), keras.optimizers.SGD(0.01)
-
-        def train(model=model, optimizer=optimizer):
-            with tf.GradientTape() as tape:
-                value = loss(labels, model(images, training=True))
-            optimizer.apply_gradients(zip(tape.gradient(value, model.trainable_variables), model.trainable_variables))
-            return value
-
-        steps[name] = {"inference": tf.function(lambda model=model: model(images)), "training step": tf.function(train)}
     rows = []
-    for what in ("inference", "training step"):
-        # .numpy() waits for the result, so that each sample times the whole step.
-        samples = interleaved_samples({name: lambda name=name: steps[name][what]().numpy() for name in steps}, runs,
-                                      warmup)
-        rows.append((what, statistics.median(samples["tf"]), statistics.median(samples["lrn_op"])))
+    for batch in batches:
+        images = tf.constant(rng.standard_normal((batch, 112, 112, 3)).astype(np.float32))
+        labels = tf.constant(rng.integers(0, 10, batch))
+        steps = {}
+        for name, portable in (("tf", True), ("lrn_op", False)):
+            model, optimizer = network(portable), keras.optimizers.SGD(0.01)
+
+            def train(model=model, optimizer=optimizer, images=images, labels=labels):
+                with tf.GradientTape() as tape:
+                    value = loss(labels, model(images, training=True))
+                gradients = tape.gradient(value, model.trainable_variables)
+                optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+                return value
+
+            steps[name] = {"inference": tf.function(lambda model=model, images=images: model(images)),
+                           "training step": tf.function(train)}
+        for what in ("inference", "training step"):
+            # .numpy() waits for the result, so that each sample times the whole step.
+            samples = interleaved_samples({name: lambda name=name: steps[name][what]().numpy() for name in steps},
+                                          runs, warmup)
+            rows.append((f"{what}, batch {batch}", statistics.median(samples["tf"]),
+                         statistics.median(samples["lrn_op"])))
     return rows
 
 
 def format_model_table(rows):
-    lines = [["batch of 32 at 112x112x3", "with tf.nn.lrn ms", "with lrn_op ms", "lrn_op speed-up"]]
+    lines = [["112x112x3 images", "with tf.nn.lrn ms", "with lrn_op ms", "lrn_op speed-up"]]
     lines += [[what, f"{theirs:.1f}", f"{ours:.1f}", f"{theirs / ours:.2f}x"] for what, theirs, ours in rows]
     return layout(lines)
 
