@@ -10,35 +10,21 @@
 
 #include "lrn_api.h"
 #include "tensorflow/c/kernels.h"
-#include "tensorflow/c/tf_buffer.h"
-#include "tensorflow/c/tf_status.h"
-#include "tensorflow/c/tf_tensor.h"
+#include "tf_c_api.h"
 
 namespace lrn_tf {
 namespace {
-
-// The C API's objects, each freed by its own function.
-struct StatusDeleter {
-  void operator()(TF_Status* status) const { TF_DeleteStatus(status); }
-};
-struct TensorDeleter {
-  void operator()(TF_Tensor* tensor) const { TF_DeleteTensor(tensor); }
-};
-struct BufferDeleter {
-  void operator()(TF_Buffer* buffer) const { TF_DeleteBuffer(buffer); }
-};
-using Status = std::unique_ptr<TF_Status, StatusDeleter>;
-using Tensor = std::unique_ptr<TF_Tensor, TensorDeleter>;
-using Buffer = std::unique_ptr<TF_Buffer, BufferDeleter>;
-
-Status NewStatus() { return Status(TF_NewStatus()); }
 
 // What the kernels of one node compute with: its attributes, read and checked once when TF builds the kernel.
 struct Kernel {
   lrn::Params params{};
   bool channels_first = false;
-  std::atomic<int> intra_op_threads{-1};  // read from the session's ConfigProto at the first Compute
 };
+
+// The C API gives no access to TF's CPU worker pool, nor a safe way to read the session's ConfigProto from every
+// place a kernel runs (grappler's constant folding runs kernels without one), so the kernels run on lrn_op's pool
+// with the thread limit that LrnOpSetThreadLimit gives: tf.config.threading's intra-op setting (lrn_op/_loader.py).
+std::atomic<int> thread_limit{0};
 
 bool Failed(TF_OpKernelConstruction* ctx, const Status& status) {
   if (TF_GetCode(status.get()) == TF_OK) return false;
@@ -98,54 +84,6 @@ void* Create(TF_OpKernelConstruction* ctx) {
 }
 
 void Delete(void* kernel) { delete static_cast<Kernel*>(kernel); }
-
-// intra_op_parallelism_threads (field 2, a varint) of a serialized ConfigProto, or 0 where it is not set: the one
-// field lrn_op reads, so a few lines of the protobuf wire format replace a dependency on protobuf.
-int IntraOpThreads(const uint8_t* at, const uint8_t* end) {
-  auto varint = [&](uint64_t* value) {
-    *value = 0;
-    for (int shift = 0; at < end && shift < 64; shift += 7) {
-      const uint8_t byte = *at++;
-      *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if (!(byte & 0x80)) return true;
-    }
-    return false;
-  };
-  uint64_t tag, value;
-  while (at < end && varint(&tag)) {
-    switch (tag & 7) {
-      case 0:
-        if (!varint(&value)) return 0;
-        if (tag >> 3 == 2) return static_cast<int>(value);
-        break;
-      case 1: at += 8; break;
-      case 2:
-        if (!varint(&value) || value > static_cast<uint64_t>(end - at)) return 0;
-        at += value;
-        break;
-      case 5: at += 4; break;
-      default: return 0;
-    }
-  }
-  return 0;
-}
-
-// The thread limit of tf.config.threading.set_intra_op_parallelism_threads (or a session's ConfigProto), 0 if
-// none is set. The C API gives no access to TF's own worker pool, so the kernels run on lrn_op's pool at that size.
-int IntraOpThreads(Kernel* kernel, TF_OpKernelContext* ctx) {
-  int threads = kernel->intra_op_threads.load(std::memory_order_relaxed);
-  if (threads >= 0) return threads;
-  Buffer config(TF_NewBuffer());
-  Status status = NewStatus();
-  TF_GetSerializedConfigProto(ctx, config.get(), status.get());
-  threads = 0;
-  if (TF_GetCode(status.get()) == TF_OK && config->data != nullptr) {
-    const auto* bytes = static_cast<const uint8_t*>(config->data);
-    threads = IntraOpThreads(bytes, bytes + config->length);
-  }
-  kernel->intra_op_threads.store(threads, std::memory_order_relaxed);
-  return threads;
-}
 
 lrn::DType DTypeOf(TF_DataType type) {
   switch (type) {
@@ -208,7 +146,7 @@ void Compute(void* kernel_ptr, TF_OpKernelContext* ctx, lrn::Direction direction
     request.y = OperandOf(names[2], inputs[2].get());
   }
   request.out = OperandOf("output", output.get());
-  request.threads.max_threads = IntraOpThreads(kernel, ctx);
+  request.threads.max_threads = thread_limit.load(std::memory_order_relaxed);
   const lrn::Status result = lrn::compute(request);
   if (result.ok()) return;
   TF_SetStatus(status.get(), CodeOf(result.code), result.message.c_str());
@@ -250,3 +188,9 @@ void RegisterKernels(const char* forward_op, const char* grad_op, std::initializ
 }
 
 }  // namespace lrn_tf
+
+// At most this many threads per call, 0 for every CPU the process may use. Each library that includes this file has
+// its own limit, and exports this function to set it (through ctypes).
+extern "C" __attribute__((visibility("default"))) void LrnOpSetThreadLimit(int threads) {
+  lrn_tf::thread_limit.store(threads, std::memory_order_relaxed);
+}

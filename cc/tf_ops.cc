@@ -5,11 +5,13 @@
 #include <memory>
 #include <string>
 
-#include "tensorflow/c/ops.h"
-#include "tensorflow/c/tf_status.h"
+#include "tf_c_api.h"
 #include "tf_kernels.h"
 
 namespace {
+
+using lrn_tf::Dimension;
+using lrn_tf::Shape;
 
 constexpr const char* kForwardOp = "LrnOp>LocalResponseNormalization";
 constexpr const char* kGradOp = "LrnOp>LocalResponseNormalizationGrad";
@@ -27,19 +29,6 @@ constexpr const char* kAttrs[] = {
     "data_format: {'NHWC', 'NCHW'} = 'NHWC'",
     "T: {half, bfloat16, float, double} = DT_FLOAT",
 };
-
-struct StatusDeleter {
-  void operator()(TF_Status* status) const { TF_DeleteStatus(status); }
-};
-struct ShapeDeleter {
-  void operator()(TF_ShapeHandle* shape) const { TF_DeleteShapeHandle(shape); }
-};
-struct DimensionDeleter {
-  void operator()(TF_DimensionHandle* dimension) const { TF_DeleteDimensionHandle(dimension); }
-};
-using Status = std::unique_ptr<TF_Status, StatusDeleter>;
-using Shape = std::unique_ptr<TF_ShapeHandle, ShapeDeleter>;
-using Dimension = std::unique_ptr<TF_DimensionHandle, DimensionDeleter>;
 
 // The size of dimension `axis`, or -1 where it is unknown.
 int64_t DimOf(TF_ShapeInferenceContext* ctx, TF_ShapeHandle* shape, int64_t axis) {
@@ -124,7 +113,7 @@ void RegisterOp(const char* name, std::initializer_list<const char*> inputs,
   TF_OpDefinitionBuilderAddOutput(builder, "output: T");
   for (const char* attr : kAttrs) TF_OpDefinitionBuilderAddAttr(builder, attr);
   TF_OpDefinitionBuilderSetShapeInferenceFunction(builder, shape);
-  Status status(TF_NewStatus());
+  lrn_tf::Status status = lrn_tf::NewStatus();
   TF_RegisterOpDefinition(builder, status.get());  // frees the builder
   if (TF_GetCode(status.get()) != TF_OK) {
     std::fprintf(stderr, "lrn_op: could not register the op %s: %s\n", name, TF_Message(status.get()));

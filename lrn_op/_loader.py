@@ -3,10 +3,12 @@
 The libraries use TF's C API for ops and kernels alone (cc/tf_kernels.h), which libtensorflow_framework.so.2 exports
 alike in every TF since 2.16: one build serves them all, and newer ones (a later release, tf-nightly) are let through.
 """
+import ctypes
 import importlib
 from pathlib import Path
 
 import tensorflow as tf
+from tensorflow.python.eager import context
 
 import lrn_op
 from lrn_op import _checks
@@ -30,14 +32,36 @@ def _check_build():
             "older releases do not export alike. pip install 'tensorflow-cpu>=2.16'")
 
 
+# For each loaded library: its LrnOpSetThreadLimit, and the limit it was last given.
+_thread_limits = {}
+
+
 def _load(load, library):
     """tf.load_op_library or tf.load_library of one of lrn_op's libraries, with an ImportError that says what failed."""
     _check_build()
     try:
-        return load(_path(library))
+        loaded = load(_path(library))
     except (tf.errors.NotFoundError, tf.errors.AlreadyExistsError, OSError) as error:
         raise ImportError(f"lrn_op could not load {library} into TensorFlow {tf.__version__} "
                           f"({Path(tf.__file__).parent}): {error}") from None
+    _thread_limits[library] = [ctypes.CDLL(_path(library)).LrnOpSetThreadLimit, None]
+    follow_intra_op_setting()
+    return loaded
+
+
+def follow_intra_op_setting():
+    """Hands tf.config.threading's intra-op setting (0: not set) to the kernels of the loaded libraries, which run on
+    lrn_op's thread pool (cc/tf_kernels.cc). TF lets the setting change until its context starts, so the wrappers
+    call this on each call. The public getter builds a ConfigProto each time (20 us); the attribute behind it costs
+    nothing, and where a TF lacks it the getter serves."""
+    try:
+        limit = context.context()._intra_op_parallelism_threads or 0
+    except AttributeError:
+        limit = tf.config.threading.get_intra_op_parallelism_threads()
+    for entry in _thread_limits.values():
+        if entry[1] != limit:
+            entry[0](limit)
+            entry[1] = limit
 
 
 def load_ops():

@@ -50,6 +50,7 @@ def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.
     """
     attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
     input = _input(input, "input")
+    _loader.follow_intra_op_setting()
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalization"):
             return _stock_ops.local_response_normalization(input, **attrs)
@@ -78,6 +79,7 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
     input_grads = _input(input_grads, "input_grads", input_image.dtype)
     output_image = _input(output_image, "output_image", input_image.dtype)
     _checks.match_x("input_image", input_image, input_grads=input_grads, output_image=output_image)
+    _loader.follow_intra_op_setting()
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalizationGrad"):
             return _stock_ops.local_response_normalization_grad(input_grads, input_image, output_image,

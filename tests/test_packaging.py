@@ -37,15 +37,14 @@ def test_import_is_lazy():
     assert result.stdout.strip() == "False"
 
 
+def with_tf_version(version, code):
+    """Runs code in a fresh interpreter whose TensorFlow says it is `version`."""
+    return run_python(f"import warnings, numpy as np, tensorflow as tf\ntf.__version__ = '{version}'\n{code}")
+
+
 @pytest.mark.parametrize("version", ["2.15.1", "2.9.0", "1.15.5"])
 def test_tensorflow_older_than_2_16_raises_an_import_error_naming_the_supported_range(version):
-    result = run_python(
-        "import tensorflow as tf\n"
-        f"tf.__version__ = '{version}'\n"
-        "try:\n"
-        "    import lrn_op.ops\n"
-        "except ImportError as error:\n"
-        "    print(error)\n")
+    result = with_tf_version(version, "try:\n    import lrn_op.ops\nexcept ImportError as error:\n    print(error)\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"lrn_op needs TensorFlow 2.16 or newer (tested: 2.16 to 2.21), but TensorFlow "
                                     f"{version} is installed"), result.stdout
@@ -54,12 +53,8 @@ def test_tensorflow_older_than_2_16_raises_an_import_error_naming_the_supported_
 @pytest.mark.parametrize("version", ["2.22.0", "2.23.0-dev20270101", "3.0.0"])
 def test_newer_tensorflow_loads_without_complaint(version):
     # One build serves every TF since 2.16 (TF's C API): a newer version string changes nothing.
-    result = run_python(
-        "import warnings, numpy as np, tensorflow as tf\n"
-        f"tf.__version__ = '{version}'\n"
-        "warnings.simplefilter('error')\n"
-        "import lrn_op\n"
-        "print(lrn_op.lrn(np.ones([1, 1, 1, 3], np.float32), 1).numpy().ravel())\n")
+    result = with_tf_version(version, "warnings.simplefilter('error')\nimport lrn_op\n"
+                                      "print(lrn_op.lrn(np.ones([1, 1, 1, 3], np.float32), 1).numpy().ravel())\n")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["[0.57735026", "0.5", "0.57735026]"]
 

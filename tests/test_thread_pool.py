@@ -34,6 +34,9 @@ LIMITS = {
     "affinity": "import os\nos.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n",
     "torch.set_num_threads": "import torch\ntorch.set_num_threads(1)\n",
     "intra-op setting": "import tensorflow as tf\ntf.config.threading.set_intra_op_parallelism_threads(1)\n",
+    # TF lets the setting change until its context starts: after lrn_op has loaded its ops, before any op runs.
+    "intra-op setting after import": "import tensorflow as tf, lrn_op\nlrn_op.load_ops()\n"
+                                     "tf.config.threading.set_intra_op_parallelism_threads(1)\n",
 }
 
 
@@ -53,6 +56,7 @@ def test_workers_start_once_up_to_the_cpus_the_process_may_use(front_end):
 
 @pytest.mark.parametrize("front_end,limit", [("numpy", "affinity"), ("torch", "affinity"), ("tensorflow", "affinity"),
                                              ("jax", "affinity"), ("torch", "torch.set_num_threads"),
-                                             ("tensorflow", "intra-op setting")])
+                                             ("tensorflow", "intra-op setting"),
+                                             ("tensorflow", "intra-op setting after import")])
 def test_a_limit_of_one_thread_starts_no_worker(front_end, limit):
     assert pool_threads_after_calls(LIMITS[limit] + CALLS[front_end]) == (0, 0)
