@@ -30,8 +30,9 @@ TF_FACING = ["tests/test_ops.py", "tests/test_gradients.py", "tests/test_beyond.
              "tests/test_bad_input.py", "tests/test_layer.py", "tests/test_portable.py", "tests/test_saved_model.py",
              "tests/test_distribute.py", "tests/test_multi_worker.py", "tests/test_robustness.py",
              "tests/test_front_ends.py", "-k", "not numpy and not jax and not torch"]
-WITHOUT_TORCH = ["-m", "not compiles", "-k", "not torch and not backends_predict and not backends_benchmark "
-                 "and not under_one_backend_loads_under_another and not bench_front_ends"]
+# What needs PyTorch: its front end and Keras backend (by name), the backends benchmark and the front-end table.
+WITHOUT_TORCH = ["-m", "not compiles", "-k", "not torch and not backends_benchmark and not bench_front_ends"]
+TORCHLESS_BACKENDS = {"LRN_OP_TEST_BACKENDS": "tensorflow,jax"}
 
 nox.options.sessions = ["wheel", "suite", "older_tf"]
 nox.options.error_on_missing_interpreters = True
@@ -107,7 +108,8 @@ def _check_python_independent_libraries(session):
 def suite(session):
     """This CPython's wheel with TF 2.21, jax and Keras: every test that needs neither PyTorch nor a compiler."""
     session.install(f"{_wheel_for(session)}[tensorflow-cpu,jax]", *TEST_DEPENDENCIES)
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *WITHOUT_TORCH, *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *WITHOUT_TORCH, *session.posargs,
+                env=TORCHLESS_BACKENDS)
 
 
 @nox.session(python="3.13")
@@ -116,7 +118,7 @@ def quick(session):
     session.install(f"{_wheel_for(session)}[tensorflow-cpu,jax]", *TEST_DEPENDENCIES)
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_ops.py", "tests/test_numpy.py",
                 "tests/test_front_ends.py", "tests/test_saved_model.py", "tests/test_backends.py", *WITHOUT_TORCH,
-                *session.posargs)
+                *session.posargs, env=TORCHLESS_BACKENDS)
 
 
 @nox.session(python="3.11")
