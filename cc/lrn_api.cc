@@ -94,9 +94,6 @@ Layout layout_of(const int64_t dims[4], bool channels_first) {
 
 int64_t num_tiles(const Layout& layout) { return (layout.outer * layout.inner + kTileLanes - 1) / kTileLanes; }
 
-// About ten cycles per element: the sharder only needs the magnitude to decide how finely to split.
-int64_t tile_cost(const Layout& layout) { return 10 * layout.depth * kTileLanes; }
-
 std::string check_params(const Params& params) {
   if (params.depth_radius < 0) {
     return "depth_radius must be non-negative, got " + std::to_string(params.depth_radius);
@@ -151,6 +148,8 @@ constexpr int64_t kMinTilesPerThread = 16;
 
 Status failure(Code code, std::string message) { return Status{code, std::move(message)}; }
 
+bool is_empty(const std::vector<int64_t>& dims) { return std::find(dims.begin(), dims.end(), 0) != dims.end(); }
+
 // A shape as Python writes a tuple: "(2, 3)", "(4,)", "()".
 std::string shape_text(const std::vector<int64_t>& dims) {
   std::string text = "(";
@@ -194,9 +193,8 @@ Status check(const Request& request) {
                                                  ", " + shape_text(x.dims) + ", got " + shape_text(operand->dims));
     }
   }
-  const bool empty = std::find(x.dims.begin(), x.dims.end(), 0) != x.dims.end();
   for (const Operand* operand : operands) {
-    if (!empty && operand->data == nullptr) {
+    if (!is_empty(x.dims) && operand->data == nullptr) {
       return failure(Code::kInternal, std::string("lrn_op was handed no memory for ") + operand->name);
     }
   }
@@ -207,17 +205,12 @@ Status check(const Request& request) {
 template <class Body>
 bool run_tiles(const Request& request, const Layout& layout, Body body) {
   const int64_t tiles = num_tiles(layout);
+  const int64_t limit = request.threads.max_threads > 0 ? request.threads.max_threads : allowed_cpus();
   std::atomic<bool> ok{true};
-  const TileBody each = [&](int64_t begin, int64_t end) {
-    if (!body(begin, end)) ok = false;
-  };
-  const Threads& threads = request.threads;
-  if (threads.host_parallel_for) {
-    threads.host_parallel_for(tiles, tile_cost(layout), each);
-  } else {
-    const int64_t limit = threads.max_threads > 0 ? threads.max_threads : allowed_cpus();
-    parallel_for(tiles, static_cast<int>(std::clamp<int64_t>(tiles / kMinTilesPerThread, 1, limit)), each);
-  }
+  parallel_for(tiles, static_cast<int>(std::clamp<int64_t>(tiles / kMinTilesPerThread, 1, limit)),
+               [&](int64_t begin, int64_t end) {
+                 if (!body(begin, end)) ok = false;
+               });
   return ok;
 }
 
@@ -255,9 +248,8 @@ const char* dtype_name(DType dtype) {
 Status compute(const Request& request) {
   try {
     Status status = check(request);
-    const std::vector<int64_t>& dims = request.x.dims;
-    if (!status.ok() || std::find(dims.begin(), dims.end(), 0) != dims.end()) return status;
-    const Layout layout = layout_of(dims.data(), request.channels_first);
+    if (!status.ok() || is_empty(request.x.dims)) return status;
+    const Layout layout = layout_of(request.x.dims.data(), request.channels_first);
     switch (request.x.dtype) {
       case DType::kF16: return compute_typed<f16>(request, layout);
       case DType::kBF16: return compute_typed<bf16>(request, layout);

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,8 +44,6 @@ struct bf16 {
 // among threads gives bit-identical results.
 constexpr int64_t kTileLanes = 16;
 int64_t num_tiles(const Layout& layout);
-// A rough cost of one tile in CPU cycles, for TF's work sharder.
-int64_t tile_cost(const Layout& layout);
 
 // Empty string if the parameters are usable; otherwise a message that names the offending argument.
 std::string check_params(const Params& params);
@@ -97,13 +94,10 @@ struct Operand {
   const void* data = nullptr;
 };
 
-// How the tiles of one call are spread over threads. By default, lrn_op's persistent pool (thread_pool.h) with at
-// most max_threads threads in all, 0 meaning every CPU the process may run on. A front end whose host has a pool
-// of its own (TF) hands it in as host_parallel_for instead.
-using TileBody = std::function<void(int64_t begin, int64_t end)>;
+// How many threads of lrn_op's persistent pool (thread_pool.h) one call may use, the caller's included: at most
+// max_threads, 0 meaning every CPU the process may run on. Each front end passes its host's setting.
 struct Threads {
   int max_threads = 0;
-  std::function<void(int64_t tiles, int64_t cost_per_tile, const TileBody& body)> host_parallel_for;
 };
 
 enum class Direction { kForward, kBackward };
