@@ -43,7 +43,7 @@ def main():
         return 0 if by_hand else 1
 
     import lrn_op
-    from lrn_op import bench
+    from lrn_op.bench import cases, tf_tables
 
     output = lrn_op.local_response_normalization(EXAMPLE, **PARAMS).numpy()
     builtin = tf.nn.local_response_normalization(EXAMPLE, **PARAMS).numpy()
@@ -54,8 +54,8 @@ def main():
           f"{'they match' if matches else 'THEY DIFFER'}")
 
     print("\nSpeed against tf.nn.lrn (float32, 3 runs each; `python -m lrn_op.bench` runs the full benchmark):")
-    rows = bench.measure(bench.CASES[:2] + bench.CASES[3:], runs=3, warmup=1)
-    print(bench.format_table(rows))
+    rows = tf_tables.measure(cases.CASES[:2] + cases.CASES[3:], runs=3, warmup=1)
+    print(tf_tables.format_table(rows))
     return 0 if matches and by_hand else 1
 
 

@@ -120,7 +120,7 @@ def test_bench_model_table_runs():
     from lrn_op.bench import tf_tables
 
     rows = tf_tables.model_rows(runs=1, warmup=0, batches=(2,))
-    assert [what for what, _, _ in rows] == ["inference", "training step"]
+    assert [what for what, _, _ in rows] == ["inference, batch 2", "training step, batch 2"]
     assert "lrn_op speed-up" in tf_tables.format_model_table(rows)
 
 
