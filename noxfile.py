@@ -24,7 +24,7 @@ PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 OLDER_TF = ("2.16", "2.17", "2.18", "2.19", "2.20")
 PLATFORM = "manylinux_2_27_x86_64"
 SOURCE_DATE_EPOCH = "1700000000"  # any fixed time: the wheels' file times, as tests/test_wheel.py builds them
-TEST_DEPENDENCIES = ["pytest", "hypothesis", "ml_dtypes", "onnx", "onnxruntime", "pyelftools"]
+TEST_DEPENDENCIES = ["pytest", "hypothesis", "ml_dtypes", "onnx", "onnxruntime", "pyelftools", "pybind11"]
 # The tests of the TF side: ops, gradients, TF's own LRN replaced, the Keras layer on TF, SavedModel, distribution.
 TF_FACING = ["tests/test_ops.py", "tests/test_gradients.py", "tests/test_beyond.py", "tests/test_builtin.py",
              "tests/test_bad_input.py", "tests/test_layer.py", "tests/test_portable.py", "tests/test_saved_model.py",
