@@ -307,12 +307,12 @@ def test_the_backends_benchmark_times_the_same_math_on_both_sides(rng):
     import keras
     import torch
 
-    from lrn_op import _bench_backends
+    from lrn_op.bench import backends
 
     x, params, ref = _case(rng)
     expected = reference.lrn(x, **ref)
     nchw = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    module = _bench_backends.torch_module(**params)
+    module = backends.torch_module(**params)
     assert bounds.forward_error(module(nchw).numpy().transpose(0, 2, 3, 1), expected, "float32") <= bounds.TF_FLOAT32
-    composite = keras.ops.convert_to_numpy(_bench_backends.keras_composite(x, **params))
+    composite = keras.ops.convert_to_numpy(backends.keras_composite(x, **params))
     assert bounds.forward_error(composite, expected, "float32") <= bounds.TF_FLOAT32
