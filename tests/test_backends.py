@@ -172,7 +172,7 @@ def test_jax_second_derivative_is_refused_not_wrong(rng):
 
     x, params, _ = _case(rng)
     first = jax.grad(lambda t: jnp.sum(lrn_op.jax.local_response_normalization(t, **params) ** 2))
-    with pytest.raises(Exception, match="lrn_op_backward|differentiat"):
+    with pytest.raises(NotImplementedError, match="second derivatives are not defined here"):
         jax.hessian(lambda t: jnp.sum(first(t)))(x)
 
 
