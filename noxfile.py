@@ -4,6 +4,7 @@
     nox -s suite                     each wheel but cp311's, with TF 2.21: the suite, less what needs PyTorch
     nox -s older_tf                  the cp311 wheel, built against TF 2.21, with each of TF 2.16 to 2.20: the
                                      TF-facing tests
+    nox -s docs                      the docs site (mkdocs.yml), built with warnings as errors into site/
     nox -s wheel-3.11 wheel-3.13 "older_tf(tf='2.16')" quick-3.13     the smoke CI runs after the README's command
 
 CPython 3.11 with TF 2.21 runs the whole suite from the README's test command. The other Pythons come from pyenv
@@ -16,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import tomllib
 import zipfile
 
 import nox
@@ -24,7 +26,10 @@ PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 OLDER_TF = ("2.16", "2.17", "2.18", "2.19", "2.20")
 PLATFORM = "manylinux_2_27_x86_64"
 SOURCE_DATE_EPOCH = "1700000000"  # any fixed time: the wheels' file times, as tests/test_wheel.py builds them
-TEST_DEPENDENCIES = ["pytest", "hypothesis", "ml_dtypes", "onnx", "onnxruntime", "pyelftools", "pybind11"]
+with open("pyproject.toml", "rb") as f:
+    EXTRAS = tomllib.load(f)["project"]["optional-dependencies"]
+TEST_DEPENDENCIES = ["pytest", "hypothesis", "ml_dtypes", "onnx", "onnxruntime", "pyelftools", "pybind11",
+                     *EXTRAS["plot"], *EXTRAS["docs"]]
 # The tests of the TF side: ops, gradients, TF's own LRN replaced, the Keras layer on TF, SavedModel, distribution.
 TF_FACING = ["tests/test_ops.py", "tests/test_gradients.py", "tests/test_beyond.py", "tests/test_builtin.py",
              "tests/test_bad_input.py", "tests/test_layer.py", "tests/test_portable.py", "tests/test_saved_model.py",
@@ -34,7 +39,7 @@ TF_FACING = ["tests/test_ops.py", "tests/test_gradients.py", "tests/test_beyond.
 WITHOUT_TORCH = ["-m", "not compiles", "-k", "not torch and not backends_benchmark and not bench_front_ends"]
 TORCHLESS_BACKENDS = {"LRN_OP_TEST_BACKENDS": "tensorflow,jax"}
 
-nox.options.sessions = ["wheel", "suite", "older_tf"]
+nox.options.sessions = ["wheel", "suite", "older_tf", "docs"]
 nox.options.error_on_missing_interpreters = True
 
 
@@ -129,3 +134,10 @@ def older_tf(session, tf):
     session.run("python", "-c", "import tensorflow as tf, keras; print('TensorFlow', tf.__version__, 'Keras', "
                 "keras.__version__)")
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *TF_FACING, *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session):
+    """The docs site, with warnings as errors. mkdocstrings reads lrn_op/ from the source tree, so nothing is built."""
+    session.install(*EXTRAS["docs"])
+    session.run("python", "-m", "mkdocs", "build", "--strict", "-d", "site")

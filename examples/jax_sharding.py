@@ -1,9 +1,10 @@
 """lrn_op.jax in a sharded JAX program: the batch split over four CPU devices stays split through the LRN and its
-gradient, with no collective; a split over the channels gathers them first, and gives the same result.
+gradient, with no collective; a split over the channels stays split too, each shard taking the few neighbouring
+channels it needs from the shards beside it (collective-permute). Every split gives the same bits as one device.
 
     XLA_FLAGS=--xla_force_host_platform_device_count=4 python jax_sharding.py
 
-(The script sets that flag itself when it is not set. On GPUs or TPUs, use the devices you have.)
+(The script sets that flag itself when it is not set. lrn_op's kernels are CPU kernels.)
 """
 import os
 import re

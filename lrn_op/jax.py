@@ -6,8 +6,9 @@ call), and works under `jax.jit` and `jax.vmap`. The parameters mean what they m
 `lrn_op.local_response_normalization`.
 
 Both calls tell XLA how to split them (`custom_partitioning`, with a Shardy sharding rule), so that a program sharded
-over the batch, the height or the width runs the kernels on each device's own shard, with no collective. A sharding
-over the channels gathers the channels, since each output channel needs its 2 * depth_radius neighbours.
+over the batch, the height or the width runs the kernels on each device's own shard, with no collective. A shard of
+the channels takes the neighbouring channels it needs from the shards beside it (`_with_halos`), or, where it
+cannot, the channels are gathered.
 """
 import ctypes
 import functools
@@ -62,36 +63,90 @@ def _channel_axis(params, rank):
     return rank - 3 if params[4] else rank - 1
 
 
-def _local(params, mesh, shape):
-    """The sharding the kernels run on: the operand's own, with the channel axis whole on each device."""
+def _halo(target, params):
+    """How many neighbouring channels on each side a channel shard needs, or None if it cannot be computed from
+    neighbours alone. The forward's output channel needs the inputs within depth_radius; the gradient's needs the
+    normalisers within depth_radius, each of which needs the inputs within depth_radius of it. The channels past the
+    edges arrive as zeros: they add nothing to a sum of squares, and nothing to the gradient's sum while every
+    normaliser is positive (bias > 0, alpha >= 0); otherwise a zero normaliser there would give 0/0."""
+    depth_radius, bias, alpha = params[:3]
+    if target == _FORWARD:
+        return depth_radius
+    return 2 * depth_radius if bias > 0 and alpha >= 0 else None
+
+
+def _channel_split(target, params, shape):
+    """(mesh axis, shards, halo) when the channels are split over one mesh axis into shards at least `halo` deep,
+    so that each shard can take its halo from its two neighbours; else None."""
+    sharding = shape.sharding
+    if not isinstance(sharding, NamedSharding) or not jax.config.jax_use_shardy_partitioner:
+        # GSPMD (jax < 0.7) aborts the process compiling a gradient that gathers after a forward that exchanged
+        # halos (XLA: "Could not convert JSON string to proto"), so under it the channels are always gathered.
+        return None
+    rank = len(shape.shape)
+    channel = _channel_axis(params, rank)
+    axis = (tuple(sharding.spec) + (None,) * rank)[channel]
+    if isinstance(axis, tuple):
+        axis = axis[0] if len(axis) == 1 else None
+    if axis is None:
+        return None
+    shards, halo = sharding.mesh.shape[axis], _halo(target, params)
+    if halo is None or halo > shape.shape[channel] // shards:
+        return None
+    return axis, shards, halo
+
+
+def _local(target, params, mesh, shape):
+    """The sharding the kernels run on: the operand's own, with the channel axis whole on each device unless its
+    shards can exchange halos."""
     sharding = shape.sharding
     if not isinstance(sharding, NamedSharding):
         return NamedSharding(mesh, PartitionSpec())
     rank = len(shape.shape)
     spec = list(sharding.spec) + [None] * (rank - len(sharding.spec))
-    spec[_channel_axis(params, rank)] = None
+    if _channel_split(target, params, shape) is None:
+        spec[_channel_axis(params, rank)] = None
     return NamedSharding(sharding.mesh, PartitionSpec(*spec))
 
 
+def _with_halos(target, params, axis, shards, halo, *operands):
+    """The kernel call on one channel shard: each operand widened by `halo` channels from each neighbouring shard
+    (zeros past the first and the last), and the result cut back to the shard's own channels."""
+    channel = _channel_axis(params, operands[0].ndim)
+    depth = operands[0].shape[channel]
+    if halo:
+        to_next = [(i, i + 1) for i in range(shards - 1)]
+        to_previous = [(i + 1, i) for i in range(shards - 1)]
+        operands = [jnp.concatenate([
+            jax.lax.ppermute(jax.lax.slice_in_dim(operand, depth - halo, depth, axis=channel), axis, to_next),
+            operand,
+            jax.lax.ppermute(jax.lax.slice_in_dim(operand, 0, halo, axis=channel), axis, to_previous),
+        ], axis=channel) for operand in operands]
+    return jax.lax.slice_in_dim(_ffi_call(target, params, *operands), halo, halo + depth, axis=channel)
+
+
 def _partition(target, params, mesh, operand_shapes, result_shape):
-    sharding = _local(params, mesh, result_shape)
-    return (sharding.mesh, functools.partial(_ffi_call, target, params), sharding,
-            (sharding,) * len(operand_shapes))
+    sharding = _local(target, params, mesh, result_shape)
+    split = _channel_split(target, params, result_shape) if sharding == result_shape.sharding else None
+    call = functools.partial(_with_halos, target, params, *split) if split else functools.partial(_ffi_call, target,
+                                                                                                  params)
+    return sharding.mesh, call, sharding, (sharding,) * len(operand_shapes)
 
 
 def _infer_from_operands(target, params, mesh, operand_shapes, result_shape):
     x = operand_shapes[1] if target == _BACKWARD else operand_shapes[0]  # (dy, x, y) or (x,)
-    return _local(params, mesh, x)
+    return _local(target, params, mesh, x)
 
 
 def _propagate_from_user(target, params, mesh, user_shape):
-    return _local(params, mesh, user_shape)
+    return _local(target, params, mesh, user_shape)
 
 
 def _sharding_rule(target, params, mesh, operand_types, result_types):
-    # "..." holds the batch and any axes vmap added; only the channels ("c") may not stay split.
+    # "..." holds the batch and any axes vmap added. The channels may stay split: _partition exchanges halos between
+    # their shards, or gathers them where it cannot.
     axes = "... c h w" if params[4] else "... h w c"
-    return f"{', '.join([axes] * len(operand_types))} -> {axes}", {"need_replication_factors": ("c",)}
+    return f"{', '.join([axes] * len(operand_types))} -> {axes}"
 
 
 _partitioned_call = custom_partitioning(_ffi_call, static_argnums=(0, 1))

@@ -3,7 +3,7 @@
 The functions take and return numpy arrays of float16, float32 or float64 (and ml_dtypes.bfloat16); the work runs
 on lrn_op's thread pool, over every CPU the process may use, with the GIL released. The parameters mean what they
 mean in `lrn_op.local_response_normalization`; inputs are coerced as every front end coerces them
-(`lrn_op._checks.COERCION`, README.md's table).
+(`lrn_op._checks.COERCION`, docs/guides/front_ends.md's table).
 """
 import numpy as np
 

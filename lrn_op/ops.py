@@ -64,15 +64,16 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
                                       beta=0.5, name=None, *, data_format="NHWC"):
     """The gradient of `local_response_normalization`, with the inputs of `tf.raw_ops.LRNGrad`.
 
+    `depth_radius`, `bias`, `alpha`, `beta`, `name` and `data_format` are those of `local_response_normalization`.
+
     Args:
       input_grads: the gradient with respect to the output, 4-D.
       input_image: the forward op's input, same shape and dtype.
       output_image: the forward op's output, same shape and dtype.
-      depth_radius, bias, alpha, beta, name, data_format: as in `local_response_normalization`.
 
     Returns:
-      The gradient with respect to `input_image`:
-      `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
+      The gradient with respect to `input_image`,
+        `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
     """
     attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
     input_image = _input(input_image, "input_image")

@@ -1,5 +1,5 @@
 """The same edge inputs through all four front ends (TF, numpy, JAX, PyTorch): each answers as lrn_op._checks.COERCION
-says (README.md: "What each front end accepts"), with the same error type and text. Each front end runs in a process
+says (docs/guides/front_ends.md: "What each front end accepts"), with the same error type and text. Each front end runs in a process
 of its own (front_end_cases.py), so that an input that ends the process fails its case instead of the test run."""
 import json
 import os
@@ -16,7 +16,7 @@ from edge_cases import CASES, FRONT_ENDS, TF_NAMES
 from lrn_op import _checks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-README = os.path.join(os.path.dirname(HERE), "README.md")
+TABLE_PAGE = os.path.join(os.path.dirname(HERE), "docs", "guides", "front_ends.md")
 
 
 def run_cases(front_end, names=(), simd=None):
@@ -122,9 +122,9 @@ def test_an_unknown_simd_path_is_told_once_and_the_best_path_runs(front_end):
                              f"{', '.join(_checks.SIMD_PATHS)}): lrn_op runs the {best} path"]
 
 
-def test_the_readme_table_is_the_coercion_table():
-    with open(README) as f:
+def test_the_docs_table_is_the_coercion_table():
+    with open(TABLE_PAGE) as f:
         rows = {tuple(cell.strip() for cell in line.strip().strip("|").split("|"))
                 for line in f if line.startswith("| ")}
     missing = [row for row in _checks.COERCION if row not in rows]
-    assert not missing, f"README.md lacks these rows of _checks.COERCION: {missing}"
+    assert not missing, f"docs/guides/front_ends.md lacks these rows of _checks.COERCION: {missing}"

@@ -105,6 +105,15 @@ def test_bench_help_answers_without_importing_tensorflow():
     assert "--replaced" in result.stdout and "tensorflow imported: False" in result.stdout
 
 
+def test_bench_plot_draws_a_png(tmp_path):
+    """The command docs/performance.md gives for its picture, at one run per column."""
+    path = tmp_path / "speedup.png"
+    result = run_python("from lrn_op.bench.__main__ import main\n"
+                        f"main(['--runs', '1', '--warmup', '0', '--plot', {str(path)!r}])\n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_bench_plot_without_matplotlib_fails_before_measuring():
     # A None entry in sys.modules makes the import fail, as it does where matplotlib is not installed.
     result = run_python("import sys\n"

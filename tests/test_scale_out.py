@@ -21,12 +21,11 @@ import lrn_op.jax
 COLLECTIVES = r"\\b(all-gather|all-reduce|all-to-all|collective-permute|reduce-scatter)(?:-start)?\\("
 mesh = Mesh(np.array(jax.devices()).reshape(2, 2), ("a", "b"))
 rng = np.random.default_rng(0)
-params = dict(depth_radius=2, bias=2.0, alpha=1e-3, beta=0.75)
 
 def collectives(jitted, *args):
-    return sorted(re.findall(COLLECTIVES, jitted.lower(*args).compile().as_text()))
+    return sorted(set(re.findall(COLLECTIVES, jitted.lower(*args).compile().as_text())))
 
-for data_format, vmapped in itertools.product(("NHWC", "NCHW"), (False, True)):
+def cases(data_format, vmapped, splits, **params):
     def lrn(t):
         return lrn_op.jax.local_response_normalization(t, **params, data_format=data_format)
     if vmapped:
@@ -37,10 +36,10 @@ for data_format, vmapped in itertools.product(("NHWC", "NCHW"), (False, True)):
     x = rng.standard_normal(shape).astype(np.float32)
     dy = rng.standard_normal(shape).astype(np.float32)
     y0, dx0 = np.asarray(forward(x)), np.asarray(gradient(x, dy))
-    names = ("batch", "channels", "height", "width") if data_format == "NCHW" else \
+    names = ("batch", "channels", "height", "width") if data_format == "NCHW" else \\
         ("batch", "height", "width", "channels")
     lead = 1 if vmapped else 0
-    for first, second in [(a, None) for a in names] + [("batch", "height"), ("height", "channels")]:
+    for first, second in splits:
         spec = [None] * len(shape)
         spec[lead + names.index(first)] = "a"
         if second:
@@ -49,29 +48,43 @@ for data_format, vmapped in itertools.product(("NHWC", "NCHW"), (False, True)):
         xs, dys = jax.device_put(x, sharding), jax.device_put(dy, sharding)
         y, dx = forward(xs), gradient(xs, dys)
         print(json.dumps(dict(
-            case=f"{data_format} {'vmap ' if vmapped else ''}{first}{'+' + second if second else ''}",
-            channels="channels" in (first, second),
+            case=f"{data_format} {'vmap ' if vmapped else ''}{first}{'+' + second if second else ''} {params}",
+            channels="channels" in (first, second), radius=params["depth_radius"], bias=params["bias"],
+            shardy=jax.config.jax_use_shardy_partitioner,
             kept=all(r.sharding.is_equivalent_to(sharding, len(shape)) for r in (y, dx)),
             forward=collectives(forward, xs), gradient=collectives(gradient, xs, dys),
             identical=bool(np.array_equal(y, y0) and np.array_equal(dx, dx0)))))
+
+every = [(a, None) for a in ("batch", "height", "width", "channels")] + [("batch", "height"), ("height", "channels")]
+for data_format, vmapped in itertools.product(("NHWC", "NCHW"), (False, True)):
+    cases(data_format, vmapped, every, depth_radius=2, bias=2.0, alpha=1e-3, beta=0.75)
+for data_format in ("NHWC", "NCHW"):
+    # bias 0: the gradient's halo is not safe, so it gathers; radius 5: deeper than a shard of 4 channels.
+    cases(data_format, False, [("channels", None)], depth_radius=2, bias=0.0, alpha=1e-3, beta=0.75)
+    cases(data_format, False, [("channels", None)], depth_radius=5, bias=2.0, alpha=1e-3, beta=0.75)
 """
 
 
-def test_jax_sharding_stays_local_except_over_channels():
+def test_jax_sharding_stays_local_and_channel_shards_exchange_halos():
     """Splits over the batch, height, width (alone, on a 2-D mesh, under vmap, NHWC and NCHW) keep their sharding and
-    compile with no collective; a split over the channels gathers them. All give the unsharded bits."""
+    compile with no collective. A split over the channels exchanges depth_radius channels (the gradient: twice that)
+    with the neighbouring shards, or gathers the channels where a shard is shallower than that, where the gradient's
+    halo is unsafe (bias 0), or under GSPMD (jax < 0.7). All give the unsharded bits."""
     result = run_python(SHARDING, env=FOUR_DEVICES, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr[-3000:]
     cases = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert len(cases) == 24
+    assert len(cases) == 28
     for case in cases:
         assert case["identical"], case
-        if case["channels"]:
-            # Shardy splits the result over the channels again; GSPMD (jax < 0.7) leaves it whole.
-            assert set(case["forward"]) == set(case["gradient"]) == {"all-gather"}, case
-        else:
+        if not case["channels"]:
             assert case["kept"], case
             assert case["forward"] == case["gradient"] == [], case
+        elif case["radius"] == 5 or not case["shardy"]:
+            assert case["forward"] == case["gradient"] == ["all-gather"], case
+        else:
+            assert case["forward"] == ["collective-permute"], case
+            assert case["gradient"] == (["all-gather", "collective-permute"] if case["bias"] == 0 else
+                                        ["collective-permute"]), case
 
 
 def test_jax_sharding_example():
@@ -80,7 +93,10 @@ def test_jax_sharding_example():
     lines = result.stdout.splitlines()
     assert len(lines) == 4 and all(line.endswith("same as on one device: True") for line in lines), lines
     assert all("forward none, gradient none" in line for line in lines[:3]), lines
-    assert "all-gather" in lines[3], lines
+    import jax
+
+    exchanged = "collective-permute" in lines[3] and "all-gather" not in lines[3]
+    assert exchanged if jax.config.jax_use_shardy_partitioner else "all-gather" in lines[3], lines
 
 
 def test_keras_distribution_on_jax_trains_like_one_device():

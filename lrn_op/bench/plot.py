@@ -29,5 +29,5 @@ def plot(rows, path):
     axis.set_ylabel("speed-up over tf.nn.lrn")
     axis.set_title(f"lrn_op vs tf.nn.local_response_normalization ({lrn_op.numpy.simd_path()})")
     axis.legend()
-    figure.tightlayout()
+    figure.tight_layout()
     figure.savefig(path, dpi=120)
