@@ -29,7 +29,8 @@ class LocalResponseNormalization(keras.layers.Layer):
         to TFLite's builtin LRN. It covers what TF's op covers: channels_last, and float16, bfloat16 (computed
         through float32, since TF has no CPU kernel for it) and float32 inputs. After `lrn_op.replace_builtin()` it
         runs lrn_op's kernels all the same. JAX and PyTorch have no LRN of their own, so under those backends the
-        flag changes nothing: the layer runs lrn_op's kernels, and a model saved with it loads under any backend.
+        flag changes nothing: the layer runs lrn_op's kernels, and a model saved with it loads under any backend
+        (one saved with a torch optimizer's state needs compile=False where PyTorch is not installed).
       **kwargs: the base Layer's arguments (name, dtype, ...).
 
     Shape:

@@ -5,6 +5,7 @@ import re
 import pytest
 
 import bounds
+from conftest import run_python
 from processes import EXAMPLES, example, run_group
 from test_backends import BACKENDS
 
@@ -54,3 +55,24 @@ def test_replace_builtin_on_a_saved_model(tmp_path):
     assert found, output[-2000:]
     # TF's float32 kernel against lrn_op's: both within their bounds of the exact result (outputs are below 1).
     assert float(found.group(1)) <= bounds.TF_BUILTIN["float32"] + bounds.FORWARD["float32"]
+
+
+def test_torch_optimizer_state_needs_compile_false_where_torch_is_missing(tmp_path):
+    """What the docs say of a .keras file saved with a torch optimizer's state: Keras cannot load it without PyTorch,
+    and compile=False can."""
+    path = tmp_path / "model.keras"
+    run("keras_backends.py", path, env={"KERAS_BACKEND": "torch"})
+    result = run_python(f"""
+import sys
+sys.modules["torch"] = None  # as where PyTorch is not installed
+import keras, lrn_op
+try:
+    keras.models.load_model({str(path)!r})
+except TypeError as error:
+    print("refused:", error)
+model = keras.models.load_model({str(path)!r}, compile=False)
+print("loaded:", type(model.layers[1]).__name__)
+""", env={"KERAS_BACKEND": "jax"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "refused: Could not deserialize class 'Adam'" in result.stdout, result.stdout
+    assert "loaded: LocalResponseNormalization" in result.stdout
