@@ -100,7 +100,9 @@ lrn::Operand OperandOf(const char* name, const TF_Tensor* tensor) {
   lrn::Operand operand;
   operand.name = name;
   operand.dtype = DTypeOf(TF_TensorType(tensor));
-  operand.type_name = "TF_DataType " + std::to_string(TF_TensorType(tensor));
+  if (operand.dtype == lrn::DType::kUnsupported) {
+    operand.type_name = "TF_DataType " + std::to_string(TF_TensorType(tensor));
+  }
   for (int axis = 0; axis < TF_NumDims(tensor); ++axis) operand.dims.push_back(TF_Dim(tensor, axis));
   operand.data = TF_TensorData(tensor);
   return operand;
@@ -130,17 +132,15 @@ void Compute(void* kernel_ptr, TF_OpKernelContext* ctx, lrn::Direction direction
     if (TF_GetCode(status.get()) != TF_OK) return TF_OpKernelContext_Failure(ctx, status.get());
   }
   const TF_Tensor* x = inputs[x_index].get();
-  std::vector<int64_t> dims(static_cast<size_t>(TF_NumDims(x)));
-  for (size_t axis = 0; axis < dims.size(); ++axis) dims[axis] = TF_Dim(x, static_cast<int>(axis));
-  Tensor output(TF_AllocateOutput(ctx, 0, TF_TensorType(x), dims.data(), static_cast<int>(dims.size()),
-                                  TF_TensorByteSize(x), status.get()));
-  if (TF_GetCode(status.get()) != TF_OK) return TF_OpKernelContext_Failure(ctx, status.get());
-
   lrn::Request request;
   request.direction = direction;
   request.params = kernel->params;
   request.channels_first = kernel->channels_first;
   request.x = OperandOf(names[x_index], x);
+  const std::vector<int64_t>& dims = request.x.dims;
+  Tensor output(TF_AllocateOutput(ctx, 0, TF_TensorType(x), dims.data(), static_cast<int>(dims.size()),
+                                  TF_TensorByteSize(x), status.get()));
+  if (TF_GetCode(status.get()) != TF_OK) return TF_OpKernelContext_Failure(ctx, status.get());
   if (direction == lrn::Direction::kBackward) {
     request.dy = OperandOf(names[0], inputs[0].get());
     request.y = OperandOf(names[2], inputs[2].get());
