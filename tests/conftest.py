@@ -14,6 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
 
+from lrn_op import _checks  # noqa: E402 (the installed one, so after the line above)
+
 
 @pytest.fixture
 def rng(request):
@@ -42,31 +44,22 @@ def tf_lrn_test_case(rng):
     return shape, radius, 1.0 + rng.random(), 2.0 * rng.random(), 0.01 + 2.0 * rng.random()
 
 
-# The SIMD paths a build can have (lrn_api.cc chooses among them): x86-64's from the least to the most demanding,
-# and aarch64's.
-SIMD_PATHS = ("baseline", "avx2", "avx512", "neon")
-# The CPU features each x86 path needs, as /proc/cpuinfo names them.
-X86_FEATURES = {"avx2": {"avx2", "fma"}, "avx512": {"avx2", "fma", "avx512f", "avx512dq",
-                                                            "avx512bw", "avx512vl"}}
+# The CPU features each x86-64 SIMD path needs, as /proc/cpuinfo names them; baseline and neon need only the base
+# architecture.
+X86_FEATURES = {"avx2": {"avx2", "fma"}, "avx512": {"avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"}}
 
 
-def architecture_refusal(path):
-    """Why the SIMD path belongs to another architecture than this machine's, or None if it is one of its own."""
-    import platform
-
-    machine = platform.machine()
-    if path == "neon":
-        return None if machine == "aarch64" else f"the neon path is aarch64 only; this machine is {machine}"
-    if machine not in ("x86_64", "AMD64"):
-        return f"the {path} path is x86-64 only; this machine is {machine}"
-    return None
-
-
-def simd_path_refusal(path):
-    """Why this machine cannot run the SIMD path, or None if it can."""
-    if architecture_refusal(path) or path in ("baseline", "neon"):
-        return architecture_refusal(path)
+def cpu_lacks(path):
+    """The CPU features that the SIMD path needs and this CPU lacks."""
+    if path not in X86_FEATURES:
+        return set()
     with open("/proc/cpuinfo") as f:
         flags = set(next(line for line in f if line.startswith("flags")).split(":", 1)[1].split())
-    missing = X86_FEATURES[path] - flags
-    return f"this CPU lacks {', '.join(sorted(missing))}, which the {path} path needs" if missing else None
+    return X86_FEATURES[path] - flags
+
+
+# This architecture's SIMD paths (lrn_api.cc chooses among them), by whether this CPU runs them. The tests that run
+# every path take the ones this CPU runs; one that it lacks is asked for by test_packaging, which checks the path the
+# kernels take instead and the warning that names both.
+RUNNABLE_SIMD_PATHS = tuple(path for path in _checks.SIMD_PATHS if not cpu_lacks(path))
+LACKING_SIMD_PATHS = tuple(path for path in _checks.SIMD_PATHS if cpu_lacks(path))

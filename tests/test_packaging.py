@@ -179,17 +179,28 @@ def test_an_unknown_simd_path_is_named_once_with_the_valid_ones():
     assert f"lrn_op runs the {result.stdout.split()[-1]} path" in result.stderr
 
 
-def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs():
-    from conftest import SIMD_PATHS, architecture_refusal, simd_path_refusal
+def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs(monkeypatch):
+    from conftest import LACKING_SIMD_PATHS
 
-    # Paths of this architecture that this CPU cannot run (another architecture's path names no path here).
-    lacking = [path for path in SIMD_PATHS if not architecture_refusal(path) and simd_path_refusal(path)]
-    if not lacking:
-        pytest.skip("this CPU runs every SIMD path of its architecture, so none can be refused here")
-    result = run_python("import lrn_op.numpy\nprint(lrn_op.numpy.simd_path())\n", env={"LRN_OP_SIMD": lacking[-1]})
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert (f"LRN_OP_SIMD='{lacking[-1]}' asks for a path this CPU cannot run: lrn_op runs the "
-            f"{result.stdout.split()[-1]} path") in result.stderr
+    from lrn_op import _checks
+
+    # The message, whatever this CPU has: the kernels took another path than the one asked for.
+    monkeypatch.setenv("LRN_OP_SIMD", "avx512")
+    monkeypatch.setattr(_checks.check_simd_request, "warned", False, raising=False)
+    with pytest.warns(RuntimeWarning) as caught:
+        _checks.check_simd_request("avx2")
+        _checks.check_simd_request("avx2")  # once per process
+    assert [str(warning.message) for warning in caught] == [
+        "LRN_OP_SIMD='avx512' asks for a path this CPU cannot run: lrn_op runs the avx2 path"]
+
+    # The whole way, from the kernels' choice, where this CPU lacks a path of its architecture (an AVX2-only x86-64
+    # machine does; one with AVX-512, or an aarch64 one, runs every path it has).
+    for path in LACKING_SIMD_PATHS:
+        result = run_python("import lrn_op.numpy\nprint(lrn_op.numpy.simd_path())\n", env={"LRN_OP_SIMD": path})
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.split()[-1] != path
+        assert (f"LRN_OP_SIMD='{path}' asks for a path this CPU cannot run: lrn_op runs the "
+                f"{result.stdout.split()[-1]} path") in result.stderr
 
 
 def test_bench_turns_the_column_order_and_keeps_cases_without_tf_out_of_the_tf_geomean():
