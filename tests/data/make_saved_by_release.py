@@ -1,6 +1,7 @@
 """Writes what tests/test_saved_model.py loads to check that models saved by an earlier release of lrn_op load and
 run unchanged: a SavedModel holding lrn_op's ops (NHWC and NCHW, forward and gradient), a .keras file holding the
-layer, the input they were run on and what that release computed. Run with that release installed:
+layer, the input they were run on and what that release computed. tests/test_saved_model.py also builds `Saved`
+with the lrn_op under test, to compare the loaded graph with a fresh one. Run with that release installed:
 
     python tests/data/make_saved_by_release.py tests/data/saved_by_0.1.0
 """
@@ -12,9 +13,6 @@ import numpy as np
 import tensorflow as tf
 
 import lrn_op
-
-out = sys.argv[1]
-os.makedirs(out, exist_ok=True)
 
 
 class Saved(tf.Module):
@@ -29,13 +27,19 @@ class Saved(tf.Module):
         return {"nhwc": nhwc, "nchw": nchw, "gradient": tape.gradient(total, x)}
 
 
-x = np.random.default_rng(0).standard_normal((2, 4, 4, 12)).astype(np.float32)
-module = Saved()
-tf.saved_model.save(module, os.path.join(out, "saved_model"))
-# The layer alone: a .keras file holds each layer's config as its Keras wrote it, and Keras does not read configs
-# from newer versions of itself (a Dense saved by Keras 3.15 fails under the Keras CPython 3.10 gets).
-model = keras.Sequential([keras.Input((4, 4, 12)), lrn_op.LocalResponseNormalization(2, 1.5, 0.1, 0.75)])
-model.save(os.path.join(out, "model.keras"))
-results = {key: value.numpy() for key, value in module.lrn_and_gradient(tf.constant(x)).items()}
-np.savez(os.path.join(out, "expected.npz"), x=x, keras=model.predict(x, verbose=0), version=lrn_op.__version__,
-         **results)
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    x = np.random.default_rng(0).standard_normal((2, 4, 4, 12)).astype(np.float32)
+    module = Saved()
+    tf.saved_model.save(module, os.path.join(out, "saved_model"))
+    # The layer alone: a .keras file holds each layer's config as its Keras wrote it, and Keras does not read configs
+    # from newer versions of itself (a Dense saved by Keras 3.15 fails under the Keras CPython 3.10 gets).
+    model = keras.Sequential([keras.Input((4, 4, 12)), lrn_op.LocalResponseNormalization(2, 1.5, 0.1, 0.75)])
+    model.save(os.path.join(out, "model.keras"))
+    results = {key: value.numpy() for key, value in module.lrn_and_gradient(tf.constant(x)).items()}
+    np.savez(os.path.join(out, "expected.npz"), x=x, keras=model.predict(x, verbose=0), version=lrn_op.__version__,
+             **results)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
