@@ -14,8 +14,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
 
-from lrn_op import _checks  # noqa: E402 (the installed one, so after the line above)
-
 
 @pytest.fixture
 def rng(request):
@@ -58,8 +56,11 @@ def cpu_lacks(path):
     return X86_FEATURES[path] - flags
 
 
-# This architecture's SIMD paths (lrn_api.cc chooses among them), by whether this CPU runs them. The tests that run
-# every path take the ones this CPU runs; one that it lacks is asked for by test_packaging, which checks the path the
-# kernels take instead and the warning that names both.
-RUNNABLE_SIMD_PATHS = tuple(path for path in _checks.SIMD_PATHS if not cpu_lacks(path))
-LACKING_SIMD_PATHS = tuple(path for path in _checks.SIMD_PATHS if cpu_lacks(path))
+def simd_paths(runnable):
+    """This architecture's SIMD paths (lrn_api.cc chooses among them) that this CPU runs, or that it lacks. The tests
+    that run every path take the ones this CPU runs; one that it lacks is asked for by test_packaging, which checks
+    the path the kernels take instead and the warning that names both. (lrn_op is imported here, not at the top:
+    scripts that the tests run import test modules, and some must not import lrn_op.)"""
+    from lrn_op import _checks
+
+    return tuple(path for path in _checks.SIMD_PATHS if bool(cpu_lacks(path)) != runnable)

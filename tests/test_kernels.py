@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import bounds
-from conftest import RUNNABLE_SIMD_PATHS
+from conftest import simd_paths
 
 
 def accuracy_on(path):
@@ -20,7 +20,7 @@ def accuracy_on(path):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("path", RUNNABLE_SIMD_PATHS)
+@pytest.mark.parametrize("path", simd_paths(runnable=True))
 def test_simd_path_meets_the_accuracy_bounds(path):
     report = accuracy_on(path)
     assert report["simd_path"] == path

@@ -180,7 +180,7 @@ def test_an_unknown_simd_path_is_named_once_with_the_valid_ones():
 
 
 def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs(monkeypatch):
-    from conftest import LACKING_SIMD_PATHS
+    from conftest import simd_paths
 
     from lrn_op import _checks
 
@@ -195,7 +195,7 @@ def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs(monkeypatch)
 
     # The whole way, from the kernels' choice, where this CPU lacks a path of its architecture (an AVX2-only x86-64
     # machine does; one with AVX-512, or an aarch64 one, runs every path it has).
-    for path in LACKING_SIMD_PATHS:
+    for path in simd_paths(runnable=False):
         result = run_python("import lrn_op.numpy\nprint(lrn_op.numpy.simd_path())\n", env={"LRN_OP_SIMD": path})
         assert result.returncode == 0, result.stderr[-2000:]
         assert result.stdout.split()[-1] != path

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import bounds
-from conftest import RUNNABLE_SIMD_PATHS
+from conftest import simd_paths
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -18,7 +18,7 @@ def build_dir(tmp_path_factory):
 
 
 @pytest.mark.compiles
-@pytest.mark.parametrize("path", RUNNABLE_SIMD_PATHS)
+@pytest.mark.parametrize("path", simd_paths(runnable=True))
 def test_kernels_are_sanitizer_clean(build_dir, path):
     script = Path(__file__).with_name("sanitize.sh")
     forward = ",".join(str(bounds.FORWARD[d]) for d in DTYPES)
