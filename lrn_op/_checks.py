@@ -37,8 +37,8 @@ def kernel_params(depth_radius, bias, alpha, beta, data_format):
     return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
 
 
-# How every front end (TF, numpy, JAX, PyTorch) treats each kind of input: docs/guides/front_ends.md's table says the same, and
-# tests/test_front_ends.py feeds each kind to all four and checks the answer against this table.
+# How every front end (TF, numpy, JAX, PyTorch) treats each kind of input: docs/guides/front_ends.md's table says the
+# same, and tests/test_front_ends.py feeds each kind to all four and checks the answer against this table.
 COERCION = (
     ("float16, bfloat16, float32, float64", "computed in that dtype; the result has it too"),
     ("bool or integer host data: Python numbers, nested lists, numpy arrays",

@@ -126,8 +126,9 @@ def _with_halos(target, params, axis, shards, halo, *operands):
 
 
 def _partition(target, params, mesh, operand_shapes, result_shape):
+    # The operands arrive in _local's sharding: their channels stay split exactly when _channel_split finds a split.
     sharding = _local(target, params, mesh, result_shape)
-    split = _channel_split(target, params, result_shape) if sharding == result_shape.sharding else None
+    split = _channel_split(target, params, result_shape)
     call = functools.partial(_with_halos, target, params, *split) if split else functools.partial(_ffi_call, target,
                                                                                                   params)
     return sharding.mesh, call, sharding, (sharding,) * len(operand_shapes)

@@ -1,6 +1,7 @@
 """The same edge inputs through all four front ends (TF, numpy, JAX, PyTorch): each answers as lrn_op._checks.COERCION
-says (docs/guides/front_ends.md: "What each front end accepts"), with the same error type and text. Each front end runs in a process
-of its own (front_end_cases.py), so that an input that ends the process fails its case instead of the test run."""
+says (docs/guides/front_ends.md: "What each front end accepts"), with the same error type and text. Each front end
+runs in a process of its own (front_end_cases.py), so that an input that ends the process fails its case instead of
+the test run."""
 import json
 import os
 import subprocess

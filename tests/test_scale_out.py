@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conftest import run_python
-from processes import GroupFailed, assert_ranks_agree_with_one_process, example, free_ports, run_group
+from processes import EXAMPLES, GroupFailed, assert_ranks_agree_with_one_process, example, free_ports, run_group
 
 FOUR_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
 TIMEOUT = 600
@@ -88,7 +88,7 @@ def test_jax_sharding_stays_local_and_channel_shards_exchange_halos():
 
 
 def test_jax_sharding_example():
-    result = run_python(open(example("jax_sharding.py")[0][1]).read(), timeout=TIMEOUT)
+    result = run_python((EXAMPLES / "jax_sharding.py").read_text(), timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert len(lines) == 4 and all(line.endswith("same as on one device: True") for line in lines), lines
