@@ -1,13 +1,9 @@
-// The one entry (compute), the runtime SIMD dispatch and the checks shared by every front end.
+// The one entry (compute), the runtime SIMD dispatch and the thread pool's use: the whole of _lrn_core.so's exports.
 #include "lrn_api.h"
-
-#include <locale.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <cerrno>
-#include <cmath>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -57,35 +53,7 @@ const Path& active() {
   return path;
 }
 
-// Reads one decimal at `at` as std::from_chars would, and moves `at` past it; false if there is none or it is out of
-// range. strtod_l in the "C" locale does the reading, since from_chars for double needs GLIBCXX_3.4.29 and the
-// wheel must load where libstdc++ is older (manylinux_2_27). What strtod takes and from_chars does not is refused
-// here: leading white space, '+', hexadecimal, and a result that overflows or underflows to zero (ERANGE alone also
-// flags subnormal results, which from_chars accepts). Zero is told from a subnormal by its bits: TF's threads run with
-// denormals-are-zero, under which a subnormal compares equal to 0.0. tests/cc/kernel_test.cc holds the two equal on
-// thousands of strings. `at` must point into a NUL-terminated string.
-bool read_decimal(const char*& at, double* value) {
-  static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
-  const char* digits = at + (*at == '-');
-  if (*at == '\0' || std::isspace(static_cast<unsigned char>(*at)) || *at == '+' ||
-      (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))) {
-    return false;
-  }
-  char* next = nullptr;
-  errno = 0;
-  const double parsed = strtod_l(at, &next, c_locale);
-  uint64_t bits;
-  std::memcpy(&bits, &parsed, sizeof bits);
-  const bool zero = (bits << 1) == 0;
-  if (next == at || (errno == ERANGE && (zero || std::isinf(parsed)))) return false;
-  *value = parsed;
-  at = next;
-  return true;
-}
-
 }  // namespace
-
-const char* simd_path() { return active().name; }
 
 Layout layout_of(const int64_t dims[4], bool channels_first) {
   if (channels_first) return Layout{dims[0], dims[1], dims[2] * dims[3]};
@@ -93,41 +61,6 @@ Layout layout_of(const int64_t dims[4], bool channels_first) {
 }
 
 int64_t num_tiles(const Layout& layout) { return (layout.outer * layout.inner + kTileLanes - 1) / kTileLanes; }
-
-std::string check_params(const Params& params) {
-  if (params.depth_radius < 0) {
-    return "depth_radius must be non-negative, got " + std::to_string(params.depth_radius);
-  }
-  if (params.depth_radius > 0x7fffffff) {
-    return "depth_radius must be less than 2**31, got " + std::to_string(params.depth_radius);
-  }
-  if (!std::isfinite(params.bias)) return "bias must be a finite number, got " + std::to_string(params.bias);
-  if (!std::isfinite(params.alpha)) return "alpha must be a finite number, got " + std::to_string(params.alpha);
-  if (!std::isfinite(params.beta)) return "beta must be a finite number, got " + std::to_string(params.beta);
-  return "";
-}
-
-std::string parse_exact_params(const std::string& text, float bias, float alpha, float beta, Params* params) {
-  const char* names[3] = {"bias", "alpha", "beta"};
-  const float rounded[3] = {bias, alpha, beta};
-  double* exact[3] = {&params->bias, &params->alpha, &params->beta};
-  const std::string malformed = "exact_bias_alpha_beta must hold three numbers, got '" + text + "'";
-  const char* at = text.c_str();
-  const char* end = text.c_str() + text.size();
-  for (int i = 0; i < 3; ++i) {
-    if (i > 0 && (at == end || *at++ != ' ')) return malformed;
-    const char* number = at;
-    double value = 0.0;
-    if (!read_decimal(at, &value)) return malformed;
-    if (static_cast<float>(value) != rounded[i] && !(std::isnan(value) && std::isnan(rounded[i]))) {
-      return std::string("exact_bias_alpha_beta gives ") + names[i] + " = " + std::string(number, at) +
-             ", which does not round to the attribute " + names[i] + " = " + std::to_string(rounded[i]);
-    }
-    *exact[i] = value;
-  }
-  if (at != end) return malformed;
-  return "";
-}
 
 template <class T>
 bool forward(const T* x, T* y, const Layout& layout, const Params& params, int64_t tile_begin, int64_t tile_end) {
@@ -205,7 +138,9 @@ Status check(const Request& request) {
 template <class Body>
 bool run_tiles(const Request& request, const Layout& layout, Body body) {
   const int64_t tiles = num_tiles(layout);
-  const int64_t limit = request.threads.max_threads > 0 ? request.threads.max_threads : allowed_cpus();
+  // Never more threads than the CPUs the process may run on, whatever the host's setting says.
+  const int64_t limit = std::min<int64_t>(request.threads.max_threads > 0 ? request.threads.max_threads : INT_MAX,
+                                         allowed_cpus());
   std::atomic<bool> ok{true};
   parallel_for(tiles, static_cast<int>(std::clamp<int64_t>(tiles / kMinTilesPerThread, 1, limit)),
                [&](int64_t begin, int64_t end) {
@@ -245,7 +180,9 @@ const char* dtype_name(DType dtype) {
   }
 }
 
-Status compute(const Request& request) {
+namespace {
+
+Status compute_guarded(const Request& request) {
   try {
     Status status = check(request);
     if (!status.ok() || is_empty(request.x.dims)) return status;
@@ -268,6 +205,8 @@ Status compute(const Request& request) {
   }
 }
 
+}  // namespace
+
 #define LRN_INSTANTIATE(T)                                                                                       \
   template bool forward<T>(const T*, T*, const Layout&, const Params&, int64_t, int64_t);                        \
   template bool backward<T>(const T*, const T*, const T*, T*, const Layout&, const Params&, int64_t, int64_t);
@@ -278,3 +217,11 @@ LRN_INSTANTIATE(double)
 #undef LRN_INSTANTIATE
 
 }  // namespace lrn
+
+extern "C" void LrnOpCoreCompute(const lrn::Request* request, lrn::Status* status) noexcept {
+  *status = lrn::compute_guarded(*request);  // a Status move, which cannot throw
+}
+
+extern "C" const char* LrnOpCoreSimdPath() noexcept { return lrn::active().name; }
+
+extern "C" int LrnOpCoreAllowedCpus() noexcept { return lrn::allowed_cpus(); }

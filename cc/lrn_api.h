@@ -2,6 +2,12 @@
 // kernels for lrn_op's ops and for TF's own LRN, the numpy/torch module, the XLA custom calls) calls compute() below
 // and nothing else: it checks the operands, returns at once for empty tensors, dispatches the dtype and the SIMD
 // path, runs the tiles on a thread pool and turns every C++ exception into a Status. The math lives in kernel/.
+//
+// The kernels, the entry and the pool live in one shared library, _lrn_core.so, which every front end's library
+// loads (through its $ORIGIN run path), so that a process holds one pool whichever front ends it uses. It exports
+// three functions with C names (LrnOpCore*, at the end of this file) and nothing else: every library is compiled with
+// hidden visibility, so no lrn:: symbol of one library can bind to another's copy. The libraries of one wheel are
+// built together by one compiler, which is what lets the C++ types below cross between them.
 #pragma once
 
 #include <cstdint>
@@ -63,11 +69,6 @@ template <class T>
 bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& params,
               int64_t tile_begin, int64_t tile_end);
 
-// The SIMD path in use: "avx512", "avx2" or "baseline" (SSE2) on x86-64, "neon" on aarch64, "baseline" elsewhere.
-// It is the best one the CPU supports, unless the environment variable LRN_OP_SIMD names another the CPU has (so
-// that tests can run every path on one machine).
-const char* simd_path();
-
 // ---- The one entry -------------------------------------------------------------------------------------------
 
 // The storage types; kUnsupported stands for any other type a front end was handed (its name goes in
@@ -114,10 +115,30 @@ struct Request {
   Threads threads;
 };
 
-// Checks the request, returns at once for an empty tensor, and runs it. Never throws.
-Status compute(const Request& request);
-
 // The name of a storage type as numpy and TF spell it: "float16", "bfloat16", "float32", "float64".
 const char* dtype_name(DType dtype);
+
+}  // namespace lrn
+
+#define LRN_CORE_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Checks the request, returns at once for an empty tensor, and runs it into *status. Never throws.
+LRN_CORE_EXPORT void LrnOpCoreCompute(const lrn::Request* request, lrn::Status* status) noexcept;
+// The SIMD path in use: "avx512", "avx2" or "baseline" (SSE2) on x86-64, "neon" on aarch64, "baseline" elsewhere.
+// It is the best one the CPU supports, unless the environment variable LRN_OP_SIMD names another the CPU has (so
+// that tests can run every path on one machine).
+LRN_CORE_EXPORT const char* LrnOpCoreSimdPath() noexcept;
+// The CPUs this process may run on (thread_pool.h): the most threads one call uses.
+LRN_CORE_EXPORT int LrnOpCoreAllowedCpus() noexcept;
+
+namespace lrn {
+
+inline Status compute(const Request& request) {
+  Status status;
+  LrnOpCoreCompute(&request, &status);
+  return status;
+}
+
+inline const char* simd_path() { return LrnOpCoreSimdPath(); }
 
 }  // namespace lrn

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "lrn_api.h"
-#include "thread_pool.h"
 
 namespace py = pybind11;
 
@@ -15,6 +14,7 @@ namespace {
 
 // numpy's type numbers (NPY_FLOAT, NPY_DOUBLE, NPY_HALF), fixed in its ABI.
 constexpr int kNpyFloat = 11, kNpyDouble = 12, kNpyHalf = 23;
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 // An array as the entry sees it. The entry reads its memory as dense and row-major, which is what C-contiguous
 // guarantees; lrn_op.numpy and lrn_op.torch hand over nothing else.
@@ -33,6 +33,14 @@ lrn::Operand operand(const char* name, const py::array& array) {
   }
   result.dims.assign(array.shape(), array.shape() + array.ndim());
   if (!(array.flags() & py::array::c_style)) throw py::value_error(std::string(name) + " must be C-contiguous");
+  // numpy gives one type number to both byte orders; the kernels read the machine's. The front ends convert other
+  // arrays (lrn_op._checks.COERCION); this refuses what reaches the module otherwise, such as out=.
+  const char order = array.dtype().byteorder();
+  if (order == (kLittleEndian ? '>' : '<')) {
+    throw py::value_error(std::string(name) + " must be in the machine's byte order (" +
+                          (kLittleEndian ? "little" : "big") + "-endian), got a " +
+                          (kLittleEndian ? "big" : "little") + "-endian array");
+  }
   result.data = array.data();
   return result;
 }
@@ -83,5 +91,5 @@ PYBIND11_MODULE(_lrn_numpy, m) {
   m.def("backward", &backward, "out <- the LRN gradient for dy at x, given y = LRN(x).", py::arg("dy"), py::arg("x"),
         py::arg("y"), py::arg("out"), py::arg("params"), py::arg("channels_first"), py::arg("max_threads") = 0);
   m.def("simd_path", &lrn::simd_path, "The SIMD path in use: avx512, avx2 or baseline (x86-64), neon (aarch64).");
-  m.def("allowed_cpus", &lrn::allowed_cpus, "The CPUs this process may run on: the pool's default size.");
+  m.def("allowed_cpus", &LrnOpCoreAllowedCpus, "The CPUs this process may run on: the pool's default size.");
 }

@@ -51,7 +51,17 @@ bool StringAttr(TF_OpKernelConstruction* ctx, const char* name, std::string* val
   return !Failed(ctx, status);
 }
 
-void* Create(TF_OpKernelConstruction* ctx) {
+// A report for Guarded that fails the kernel's construction or computation with the message.
+template <class Context>
+auto FailTo(Context* ctx, void (*failure)(Context*, TF_Status*)) {
+  return [ctx, failure](TF_Code code, const char* message) {
+    Status status = NewStatus();
+    TF_SetStatus(status.get(), code, message);
+    failure(ctx, status.get());
+  };
+}
+
+void* CreateKernel(TF_OpKernelConstruction* ctx) {
   auto kernel = std::make_unique<Kernel>();
   Status status = NewStatus();
   float bias = 0, alpha = 0, beta = 0;
@@ -81,6 +91,13 @@ void* Create(TF_OpKernelConstruction* ctx) {
   }
   kernel->channels_first = data_format == "NCHW";
   return kernel.release();
+}
+
+void* Create(TF_OpKernelConstruction* ctx) {
+  void* kernel = nullptr;
+  Guarded([&] { kernel = CreateKernel(ctx); },
+          FailTo(ctx, &TF_OpKernelConstruction_Failure));
+  return kernel;
 }
 
 void Delete(void* kernel) { delete static_cast<Kernel*>(kernel); }
@@ -153,20 +170,25 @@ void Compute(void* kernel_ptr, TF_OpKernelContext* ctx, lrn::Direction direction
   TF_OpKernelContext_Failure(ctx, status.get());
 }
 
+template <int kInputs>
+void GuardedCompute(void* kernel, TF_OpKernelContext* ctx, lrn::Direction direction,
+                    const char* const (&names)[kInputs], int x_index) {
+  Guarded([&] { Compute(kernel, ctx, direction, names, x_index); },
+          FailTo(ctx, &TF_OpKernelContext_Failure));
+}
+
 void ComputeForward(void* kernel, TF_OpKernelContext* ctx) {
   static const char* const kNames[] = {"input"};
-  Compute(kernel, ctx, lrn::Direction::kForward, kNames, 0);
+  GuardedCompute(kernel, ctx, lrn::Direction::kForward, kNames, 0);
 }
 
 void ComputeBackward(void* kernel, TF_OpKernelContext* ctx) {
   static const char* const kNames[] = {"input_grads", "input_image", "output_image"};
-  Compute(kernel, ctx, lrn::Direction::kBackward, kNames, 1);
+  GuardedCompute(kernel, ctx, lrn::Direction::kBackward, kNames, 1);
 }
 
-}  // namespace
-
-void RegisterKernels(const char* forward_op, const char* grad_op, std::initializer_list<TF_DataType> dtypes,
-                     int priority) {
+void RegisterEach(const char* forward_op, const char* grad_op, std::initializer_list<TF_DataType> dtypes,
+                  int priority) {
   for (const auto& [op, compute] : {std::pair{forward_op, &ComputeForward}, std::pair{grad_op, &ComputeBackward}}) {
     for (TF_DataType dtype : dtypes) {
       Status status = NewStatus();
@@ -185,6 +207,16 @@ void RegisterKernels(const char* forward_op, const char* grad_op, std::initializ
       }
     }
   }
+}
+
+}  // namespace
+
+void RegisterKernels(const char* forward_op, const char* grad_op, std::initializer_list<TF_DataType> dtypes,
+                     int priority) {
+  Guarded([&] { RegisterEach(forward_op, grad_op, dtypes, priority); },
+          [&](TF_Code, const char* message) {
+            std::fprintf(stderr, "lrn_op: no CPU kernels for %s and %s: %s\n", forward_op, grad_op, message);
+          });
 }
 
 }  // namespace lrn_tf

@@ -63,14 +63,14 @@ Shape Rank4(TF_ShapeInferenceContext* ctx, int index, const char* name, TF_Statu
   return result;
 }
 
-void ForwardShape(TF_ShapeInferenceContext* ctx, TF_Status* status) {
+void ForwardShapeOf(TF_ShapeInferenceContext* ctx, TF_Status* status) {
   Shape input = Rank4(ctx, 0, "input", status);
   if (input) TF_ShapeInferenceContextSetOutput(ctx, 0, input.get(), status);
 }
 
 // The three inputs must agree: each is rank 4 and their known sizes match. The output takes each size from whichever
 // input knows it.
-void GradShape(TF_ShapeInferenceContext* ctx, TF_Status* status) {
+void GradShapeOf(TF_ShapeInferenceContext* ctx, TF_Status* status) {
   const char* names[3] = {"input_grads", "input_image", "output_image"};
   Shape shapes[3];
   for (int i = 0; i < 3; ++i) {
@@ -106,6 +106,13 @@ void GradShape(TF_ShapeInferenceContext* ctx, TF_Status* status) {
   TF_ShapeInferenceContextSetOutput(ctx, 0, merged.get(), status);
 }
 
+// The shape functions as TF calls them, with no C++ exception crossing back into TF.
+template <void (*ShapeOf)(TF_ShapeInferenceContext*, TF_Status*)>
+void GuardedShape(TF_ShapeInferenceContext* ctx, TF_Status* status) {
+  lrn_tf::Guarded([&] { ShapeOf(ctx, status); },
+                  [&](TF_Code code, const char* message) { TF_SetStatus(status, code, message); });
+}
+
 void RegisterOp(const char* name, std::initializer_list<const char*> inputs,
                 void (*shape)(TF_ShapeInferenceContext*, TF_Status*)) {
   TF_OpDefinitionBuilder* builder = TF_NewOpDefinitionBuilder(name);
@@ -122,8 +129,12 @@ void RegisterOp(const char* name, std::initializer_list<const char*> inputs,
 
 // Runs when TF loads the library (tf.load_op_library).
 [[maybe_unused]] const bool kRegistered = [] {
-  RegisterOp(kForwardOp, {"input: T"}, &ForwardShape);
-  RegisterOp(kGradOp, {"input_grads: T", "input_image: T", "output_image: T"}, &GradShape);
+  lrn_tf::Guarded(
+      [] {
+        RegisterOp(kForwardOp, {"input: T"}, &GuardedShape<ForwardShapeOf>);
+        RegisterOp(kGradOp, {"input_grads: T", "input_image: T", "output_image: T"}, &GuardedShape<GradShapeOf>);
+      },
+      [](TF_Code, const char* message) { std::fprintf(stderr, "lrn_op: could not register its ops: %s\n", message); });
   lrn_tf::RegisterKernels(kForwardOp, kGradOp, {TF_HALF, TF_BFLOAT16, TF_FLOAT, TF_DOUBLE}, 0);
   return true;
 }();

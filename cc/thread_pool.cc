@@ -14,10 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include "fp_mode.h"
+
 namespace lrn {
 namespace {
 
 using Body = std::function<void(int64_t, int64_t)>;
+
+// True on a thread while it runs a call's chunks (a worker always): a call made from inside a chunk runs on that
+// thread alone, since the threads that could help are the ones already busy with the outer call.
+thread_local bool inside_pool = false;
 
 // One call's work: chunk k of `chunks` is [count * k / chunks, count * (k + 1) / chunks). Participants take chunks
 // by number until none is left, so a worker slow to wake costs nothing but its share moving to another thread.
@@ -27,59 +33,76 @@ struct Job {
   const Body* body;
   int64_t count;
   int64_t chunks;
+  FpControl control = fp_control();  // the caller's floating-point mode, under which every chunk runs
   std::atomic<int64_t> next{0};
-  // Under Pool::mutex_ while workers serve the job:
+  // Under Pool::mutex_:
   int64_t finished = 0;
-  int users = 0;  // workers inside work()
+  int users = 0;  // workers inside run_chunks()
   std::exception_ptr error;
 
-  // Runs chunks until none is left, then adds what this thread did to `finished` and `error` (under the lock the
-  // caller holds, if any).
-  template <class Lock>
-  void work(Lock& lock) {
+  bool has_chunks_left() const { return next.load(std::memory_order_relaxed) < chunks; }
+
+  // Runs chunks until none is left; returns how many this thread ran, and keeps the first exception in `failure`.
+  int64_t run_chunks(std::exception_ptr* failure) {
     int64_t ran = 0;
-    std::exception_ptr failure;
     for (int64_t k = next++; k < chunks; k = next++, ++ran) {
       try {
         (*body)(count * k / chunks, count * (k + 1) / chunks);
       } catch (...) {
-        failure = std::current_exception();
+        if (!*failure) *failure = std::current_exception();
       }
     }
-    lock.lock();
+    return ran;
+  }
+
+  // Under Pool::mutex_.
+  void record(int64_t ran, const std::exception_ptr& failure) {
     finished += ran;
     if (failure && !error) error = failure;
   }
 };
 
+// Callers post jobs; every worker serves the oldest job with chunks left, then the next, then parks. Two callers at
+// once (TF's inter-op threads) share the workers: each runs its own chunks, and the workers help whichever job
+// still has some.
 class Pool {
  public:
   void run(int64_t count, int threads, const Body& body) {
-    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    // Another caller has the workers, or none could be started: this one runs alone.
-    threads = busy.owns_lock() ? 1 + start_workers(threads - 1) : 1;
-    if (threads == 1) return body(0, count);
+    if (inside_pool) return body(0, count);
+    inside_pool = true;
+    struct Leave {
+      ~Leave() { inside_pool = false; }
+    } leave;
     Job job(body, count, threads);
     std::unique_lock<std::mutex> lock(mutex_);
-    job_ = &job;
+    if (start_workers(threads - 1) == 0) {
+      lock.unlock();
+      return body(0, count);
+    }
+    jobs_.push_back(&job);
     ++generation_;
     wake_.notify_all();
     lock.unlock();
-    job.work(lock);
+    std::exception_ptr failure;
+    const int64_t ran = job.run_chunks(&failure);  // on the caller's own thread, in its own mode
+    lock.lock();
+    job.record(ran, failure);
     done_.wait(lock, [&] { return job.finished == job.chunks && job.users == 0; });
-    job_ = nullptr;
+    jobs_.erase(std::find(jobs_.begin(), jobs_.end(), &job));
     lock.unlock();
     if (job.error) std::rethrow_exception(job.error);
   }
 
  private:
-  // Starts workers until there are `wanted`; returns how many there are (fewer if the system refuses a thread).
+  // Under mutex_: starts workers until there are `wanted`; returns how many there are (fewer if the system refuses a
+  // thread). A new worker counts the jobs posted from now on as its own to serve, the one about to be posted
+  // included.
   int start_workers(int wanted) {
     while (static_cast<int>(workers_.size()) < wanted) {
       try {
-        workers_.emplace_back([this] {
+        workers_.emplace_back([this, seen = generation_] {
           pthread_setname_np(pthread_self(), "lrn_op pool");  // as tests and `top -H` see it
-          serve();
+          serve(seen);
         });
       } catch (const std::system_error&) {
         break;
@@ -88,27 +111,40 @@ class Pool {
     return std::min<int>(wanted, static_cast<int>(workers_.size()));
   }
 
-  void serve() {
+  Job* oldest_with_chunks_left() const {
+    for (Job* job : jobs_) {
+      if (job->has_chunks_left()) return job;
+    }
+    return nullptr;
+  }
+
+  void serve(uint64_t seen) {
+    inside_pool = true;
     std::unique_lock<std::mutex> lock(mutex_);
-    uint64_t seen = generation_;
     for (;;) {
       wake_.wait(lock, [&] { return generation_ != seen; });
       seen = generation_;
-      Job* job = job_;
-      if (job == nullptr) continue;
-      ++job->users;
-      lock.unlock();
-      job->work(lock);
-      --job->users;
-      done_.notify_all();
+      for (Job* job = oldest_with_chunks_left(); job != nullptr; job = oldest_with_chunks_left()) {
+        ++job->users;
+        lock.unlock();
+        std::exception_ptr failure;
+        int64_t ran;
+        {
+          FpControlScope mode(job->control);
+          ran = job->run_chunks(&failure);
+        }
+        lock.lock();
+        job->record(ran, failure);
+        --job->users;
+        done_.notify_all();
+      }
     }
   }
 
-  std::mutex busy_;  // held by the caller whose job the workers serve
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  Job* job_ = nullptr;
-  uint64_t generation_ = 0;
+  std::vector<Job*> jobs_;  // posted and not yet finished, oldest first
+  uint64_t generation_ = 0;  // bumped at every post
   std::vector<std::thread> workers_;  // parked for the life of the process, never joined
 };
 

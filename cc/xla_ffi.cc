@@ -4,6 +4,8 @@
 //
 // jax.vmap adds leading axes: every axis before the 4-D tensor's batch axis is folded into it, so they cost nothing.
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <string>
 
 #include "lrn_api.h"
@@ -80,18 +82,45 @@ auto with_params(Binding binding) {
       .template Attr<bool>("channels_first");
 }
 
+XLA_FFI_DEFINE_HANDLER(kForward, forward,
+                       with_params(ffi::Ffi::Bind().Ctx<ffi::ThreadPool>().Arg<ffi::AnyBuffer>().Ret<ffi::AnyBuffer>()));
+XLA_FFI_DEFINE_HANDLER(kBackward, backward,
+                       with_params(ffi::Ffi::Bind()
+                                       .Ctx<ffi::ThreadPool>()
+                                       .Arg<ffi::AnyBuffer>()
+                                       .Arg<ffi::AnyBuffer>()
+                                       .Arg<ffi::AnyBuffer>()
+                                       .Ret<ffi::AnyBuffer>()));
+
+// An XLA error with the message: the C API's own constructor, which copies the message.
+XLA_FFI_Error* error_of(XLA_FFI_CallFrame* call_frame, XLA_FFI_Error_Code code, const char* message) noexcept {
+  XLA_FFI_Error_Create_Args args;
+  args.struct_size = XLA_FFI_Error_Create_Args_STRUCT_SIZE;
+  args.extension_start = nullptr;
+  args.errc = code;
+  args.message = message;
+  return call_frame->api->XLA_FFI_Error_Create(&args);
+}
+
+// The handler, with whatever C++ exception the binding's decoding or the handler throws turned into an XLA error:
+// none may cross XLA's C API.
+XLA_FFI_Error* guarded(XLA_FFI_Handler* handler, XLA_FFI_CallFrame* call_frame) noexcept {
+  try {
+    return (*handler)(call_frame);
+  } catch (const std::bad_alloc&) {
+    return error_of(call_frame, XLA_FFI_Error_Code_RESOURCE_EXHAUSTED, "lrn_op ran out of memory");
+  } catch (const std::exception& error) {
+    return error_of(call_frame, XLA_FFI_Error_Code_INTERNAL, error.what());
+  } catch (...) {
+    return error_of(call_frame, XLA_FFI_Error_Code_INTERNAL, "lrn_op: an unknown C++ exception");
+  }
+}
+
 }  // namespace
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(
-    LrnOpForward, forward,
-    with_params(ffi::Ffi::Bind().Ctx<ffi::ThreadPool>().Arg<ffi::AnyBuffer>().Ret<ffi::AnyBuffer>()));
-XLA_FFI_DEFINE_HANDLER_SYMBOL(LrnOpBackward, backward,
-                              with_params(ffi::Ffi::Bind()
-                                              .Ctx<ffi::ThreadPool>()
-                                              .Arg<ffi::AnyBuffer>()
-                                              .Arg<ffi::AnyBuffer>()
-                                              .Arg<ffi::AnyBuffer>()
-                                              .Ret<ffi::AnyBuffer>()));
-
-// The SIMD path the kernels of this library run on, for lrn_op.jax.simd_path (through ctypes).
-extern "C" __attribute__((visibility("default"))) const char* LrnOpSimdPath() { return lrn::simd_path(); }
+// The entry points lrn_op/jax.py registers with jax.ffi, and the SIMD path for lrn_op.jax.simd_path (through ctypes):
+// this library's only exports.
+#define LRN_XLA_EXPORT extern "C" __attribute__((visibility("default")))
+LRN_XLA_EXPORT XLA_FFI_Error* LrnOpForward(XLA_FFI_CallFrame* call_frame) { return guarded(kForward, call_frame); }
+LRN_XLA_EXPORT XLA_FFI_Error* LrnOpBackward(XLA_FFI_CallFrame* call_frame) { return guarded(kBackward, call_frame); }
+LRN_XLA_EXPORT const char* LrnOpSimdPath() { return lrn::simd_path(); }

@@ -38,7 +38,7 @@ def needed_libraries(library):
 
 
 def test_every_library_is_checked():
-    assert {p.name.split(".")[0] for p in LIBRARIES} == {"_lrn_ops", "_lrn_builtin_kernels", "_lrn_numpy", "_lrn_xla"}
+    assert {p.name.split(".")[0] for p in LIBRARIES} == set(EXPORTS)
 
 
 @pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
@@ -58,12 +58,27 @@ def test_op_libraries_record_tensorflow_framework_as_needed(name):
     assert "libtensorflow_framework.so.2" in needed_libraries(PACKAGE / name)
 
 
-@pytest.mark.parametrize("name", ["_lrn_numpy", "_lrn_xla"])
+@pytest.mark.parametrize("name", ["_lrn_core", "_lrn_numpy", "_lrn_xla"])
 def test_the_libraries_of_the_other_front_ends_need_no_framework(name):
     # numpy, JAX and PyTorch users install no TensorFlow; the XLA targets reach jaxlib through the FFI API alone.
     (library,) = [p for p in LIBRARIES if p.name.split(".")[0] == name]
     assert needed_libraries(library) <= {"libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "libpthread.so.0",
-                                         "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+                                         "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "_lrn_core.so"}
+
+
+def dynamic_tags(library):
+    with open(library, "rb") as f:
+        return {(tag.entry.d_tag, getattr(tag, tag.entry.d_tag.removeprefix("DT_").lower(), None))
+                for tag in ELFFile(f).get_section_by_name(".dynamic").iter_tags()}
+
+
+@pytest.mark.parametrize("library", [p for p in LIBRARIES if not p.name.startswith("_lrn_core")], ids=lambda p: p.name)
+def test_every_front_end_loads_the_one_core_beside_it(library):
+    # One _lrn_core.so per process, whichever front ends load it: the one thread pool (cc/lrn_api.h).
+    tags = dynamic_tags(library)
+    assert ("DT_NEEDED", "_lrn_core.so") in tags
+    assert ("DT_RUNPATH", "$ORIGIN") in tags or ("DT_RPATH", "$ORIGIN") in tags, sorted(tags)
+    assert ("DT_SONAME", "_lrn_core.so") in dynamic_tags(PACKAGE / "_lrn_core.so")
 
 
 @pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
@@ -78,6 +93,24 @@ def test_libraries_hold_no_build_paths(library):
     assert not found, f"{library.name} holds {found}"
 
 
+# Each library's dynamic exports, all of them (cc/exports.map): no lrn:: symbol, nor any of libstdc++'s templates.
+EXPORTS = {"_lrn_core": {"LrnOpCoreCompute", "LrnOpCoreSimdPath", "LrnOpCoreAllowedCpus"},
+           "_lrn_ops": {"LrnOpSetThreadLimit"}, "_lrn_builtin_kernels": {"LrnOpSetThreadLimit"},
+           "_lrn_numpy": {"PyInit__lrn_numpy"}, "_lrn_xla": {"LrnOpForward", "LrnOpBackward", "LrnOpSimdPath"}}
+
+
+def exported_symbols(library):
+    with open(library, "rb") as f:
+        symbols = ELFFile(f).get_section_by_name(".dynsym")
+        return {s.name for s in symbols.iter_symbols() if s["st_shndx"] not in ("SHN_UNDEF", "SHN_ABS")
+                and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK", "STB_GNU_UNIQUE")}
+
+
+@pytest.mark.parametrize("library", LIBRARIES, ids=lambda p: p.name)
+def test_each_library_exports_its_entry_points_alone(library):
+    assert exported_symbols(library) == EXPORTS[library.name.split(".")[0]]
+
+
 # What cc/manylinux_compat.cc defines (its table), by the names the libraries would export them under.
 COMPAT_SYMBOLS = {"_ZSt28__throw_bad_array_new_lengthv", "_ZNSt15__exception_ptr13exception_ptr9_M_addrefEv",
                   "_ZNSt15__exception_ptr13exception_ptr10_M_releaseEv",
@@ -90,10 +123,7 @@ COMPAT_SYMBOLS = {"_ZSt28__throw_bad_array_new_lengthv", "_ZNSt15__exception_ptr
 def test_the_manylinux_shim_exports_nothing(library):
     # Each library's copy of the shim serves that library alone: exported, it would stand in for glibc's and
     # libstdc++'s own definitions in every library loaded after it.
-    with open(library, "rb") as f:
-        symbols = ELFFile(f).get_section_by_name(".dynsym")
-        exported = {s.name for s in symbols.iter_symbols() if s["st_shndx"] != "SHN_UNDEF"
-                    and s["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")}
+    exported = exported_symbols(library)
     leaked = sorted(exported & COMPAT_SYMBOLS | {name for name in exported if name.startswith("lrn_")})
     assert not leaked, f"{library.name} exports {leaked}"
     assert exported, "the reader sees no exports at all"

@@ -3,6 +3,8 @@
 // split of the tiles. tests/sanitize.sh builds it with AddressSanitizer and UndefinedBehaviorSanitizer and runs it
 // on every SIMD path. Prints one line per dtype and exits non-zero on the first failure.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -10,12 +12,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fp_mode.h"
 #include "lrn_api.h"
+#include "thread_pool.h"
 
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -319,7 +328,7 @@ void entry_checks_and_threads() {
   bad.out.data = nullptr;
   expect_status(bad, lrn::Code::kInternal, "no memory for out", "a missing buffer");
 
-  // The same bits for any thread count, and from four callers at once (the pool serves one, the others run alone).
+  // The same bits for any thread count, and from eight callers at once (they share the pool's workers).
   std::mt19937 random(11);
   std::uniform_real_distribution<float> uniform(-4.0f, 4.0f);
   const std::vector<int64_t> big = {8, 27, 27, 96};
@@ -338,14 +347,110 @@ void entry_checks_and_threads() {
   for (int threads : {2, 3, 8}) {
     expect(run_with(threads, &many) && many == one, "thread count invariance", "float32", Case{});
   }
-  std::vector<std::vector<float>> results(4);
+  std::vector<std::vector<float>> results(8);
   std::vector<std::thread> callers;
-  std::vector<char> ok(4, 0);
-  for (int k = 0; k < 4; ++k) callers.emplace_back([&, k] { ok[k] = run_with(0, &results[k]); });
+  std::vector<char> ok(8, 0);
+  for (int k = 0; k < 8; ++k) callers.emplace_back([&, k] { ok[k] = run_with(0, &results[k]); });
   for (auto& caller : callers) caller.join();
-  for (int k = 0; k < 4; ++k) expect(ok[k] && results[k] == one, "concurrent callers", "float32", Case{});
-  std::printf("entry: %d empty cases, 6 refusals, thread counts 1 to 8 and 4 concurrent callers bit-identical\n",
+  for (int k = 0; k < 8; ++k) expect(ok[k] && results[k] == one, "concurrent callers", "float32", Case{});
+  std::printf("entry: %d empty cases, 6 refusals, thread counts 1 to 8 and 8 concurrent callers bit-identical\n",
               empty_cases);
+}
+
+// Runs check() in a child process, whose pool is new (thread_pool.cc: a fork starts a pool of its own); the child's
+// failures count as this process's.
+template <class Check>
+void in_fresh_process(const char* what, Check check) {
+  std::fflush(stdout);
+  const pid_t child = fork();
+  if (child == 0) {
+    check();
+    std::fflush(stdout);
+    _exit(failures ? 1 : 0);
+  }
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    ++failures;
+    std::printf("FAIL pool: %s (child status %d)\n", what, status);
+  }
+}
+
+// The pool: the first call after it grows uses every worker, a call made from inside a chunk runs, and every chunk
+// runs under the caller's floating-point mode, whichever mode the workers were started under.
+void pool_behaviour() {
+  const int cpus = lrn::allowed_cpus();
+  if (cpus < 2) {
+    std::printf("pool: skipped, this process may run on one CPU only\n");
+    return;
+  }
+  in_fresh_process("the first call uses every worker", [cpus] {
+    std::mutex mutex;
+    std::set<std::thread::id> ran_on;
+    lrn::parallel_for(cpus, cpus, [&](int64_t, int64_t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // long enough that no thread takes two chunks
+      std::lock_guard<std::mutex> lock(mutex);
+      ran_on.insert(std::this_thread::get_id());
+    });
+    if (static_cast<int>(ran_on.size()) != cpus) {
+      ++failures;
+      std::printf("FAIL pool: the first call ran on %zu threads of %d\n", ran_on.size(), cpus);
+    }
+  });
+  in_fresh_process("a call from inside a chunk", [cpus] {
+    std::atomic<int64_t> total{0};
+    lrn::parallel_for(4 * cpus, cpus, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        lrn::parallel_for(1000, cpus, [&](int64_t b, int64_t e) { total += e - b; });
+      }
+    });
+    if (total != 4000 * cpus) {
+      ++failures;
+      std::printf("FAIL pool: nested calls covered %lld of %d\n", static_cast<long long>(total.load()), 4000 * cpus);
+    }
+  });
+#if defined(__x86_64__) || defined(__aarch64__)
+  // x = 1e-30 is a normal float32; y = x / sqrt(1e20) = 1e-40 is subnormal, so flush-to-zero decides it. Computed
+  // in double, the result is rounded to float32 once: to 1e-40's nearest subnormal, or to zero when flushing.
+#if defined(__x86_64__)
+  const lrn::FpControl flushing = lrn::fp_control() | 0x8040;  // MXCSR's FTZ and DAZ
+#else
+  const lrn::FpControl flushing = lrn::fp_control() | (1u << 24);  // FPCR's FZ
+#endif
+  const lrn::FpControl modes[2] = {lrn::fp_control(), flushing};
+  const std::vector<int64_t> dims = {64, 64, 64, 16};
+  const std::vector<float> x(64 * 64 * 64 * 16, 1e-30f);
+  auto run_under = [&](lrn::FpControl mode, int threads) {
+    std::vector<float> y(x.size(), -1.0f);
+    lrn::Request request{lrn::Direction::kForward, lrn::Params{2, 1e20, 0.0, 0.5}, false};
+    request.x = operand("x", dims, x.data());
+    request.out = operand("out", dims, y.data());
+    request.threads.max_threads = threads;
+    lrn::FpControlScope scope(mode);
+    if (!lrn::compute(request).ok()) y.clear();
+    return y;
+  };
+  for (int started_under = 0; started_under < 2; ++started_under) {
+    in_fresh_process("the caller's floating-point mode", [&] {
+      run_under(modes[started_under], cpus);  // starts the workers under this mode
+      for (int caller = 0; caller < 2; ++caller) {
+        const std::vector<float> single = run_under(modes[caller], 1);
+        const float expected = caller ? 0.0f : static_cast<float>(1e-40);
+        const bool right = !single.empty() && std::all_of(single.begin(), single.end(), [&](float v) {
+          return std::memcmp(&v, &expected, sizeof v) == 0;
+        });
+        bool same = right;
+        for (int threads : {2, cpus}) same = same && run_under(modes[caller], threads) == single;
+        if (!same) {
+          ++failures;
+          std::printf("FAIL pool: caller mode %s, workers started under %s: not %g on every thread count\n",
+                      caller ? "flush" : "default", started_under ? "flush" : "default", expected);
+        }
+      }
+    });
+  }
+  std::printf("pool: every worker on the first call, nested calls, the caller's floating-point mode on %d threads\n",
+              cpus);
+#endif
 }
 
 }  // namespace
@@ -359,6 +464,7 @@ int main(int argc, char** argv) {
     std::printf("usage: %s FORWARD GRADIENT (bounds for float16,bfloat16,float32,float64)\n", argv[0]);
     return 2;
   }
+  pool_behaviour();  // first, while this process has one thread: its children start their pools by fork()
   decimals_read_as_from_chars_reads_them();
   entry_checks_and_threads();
   run<lrn::f16>("float16", forward[0], gradient[0]);
