@@ -2,6 +2,7 @@
 
 Without TensorFlow installed it shows the worked example through the numpy front end and says how to get TF.
 """
+import os
 import sys
 
 import numpy as np
@@ -31,6 +32,8 @@ def show_example(name, output, builtin=None):
 
 
 def main():
+    # TF's start-up lines (CPU features, oneDNN) would come before the results; a user's own setting wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import tensorflow as tf
     except ImportError:
@@ -55,7 +58,7 @@ def main():
 
     print("\nSpeed against tf.nn.lrn (float32, 3 runs each; `python -m lrn_op.bench` runs the full benchmark):")
     rows = tf_tables.measure(cases.CASES[:2] + cases.CASES[3:], runs=3, warmup=1)
-    print(tf_tables.format_table(rows))
+    print(tf_tables.format_table(rows, spread=False))
     return 0 if matches and by_hand else 1
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 from tensorflow.python.eager import context
 
 import lrn_op
-from lrn_op import _checks
+from lrn_op import _versions
 
 OLDEST_TF = (2, 16)
 TESTED_TF = "2.16 to 2.21"
@@ -25,7 +25,7 @@ def _check_build():
 
     importlib.import_module("lrn_op.numpy")  # its import says once if LRN_OP_SIMD asks for a path that does not run
 
-    if _checks.release(tf.__version__) < OLDEST_TF:
+    if _versions.release(tf.__version__) < OLDEST_TF:
         raise ImportError(
             f"lrn_op needs TensorFlow {'.'.join(map(str, OLDEST_TF))} or newer (tested: {TESTED_TF}), but "
             f"TensorFlow {tf.__version__} is installed: its kernels use TF's C API for ops and kernels, which "

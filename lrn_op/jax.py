@@ -1,8 +1,9 @@
 """A JAX front end: lrn_op's kernels as XLA FFI custom calls, so that they run inside jit-compiled XLA programs with
 no Python callback. It never imports TensorFlow.
 
-`local_response_normalization` is differentiable once (`jax.custom_vjp` ties the forward call to the gradient
-call), and works under `jax.jit` and `jax.vmap`. The parameters mean what they mean in
+`local_response_normalization` is differentiable to any order (`jax.custom_vjp` ties the forward call to the
+gradient call; each call's `jax.custom_jvp` rule gives the derivatives beyond, in JAX's own ops), and works under
+`jax.jit` and `jax.vmap`. The parameters mean what they mean in
 `lrn_op.local_response_normalization`.
 
 Both calls tell XLA how to split them (`custom_partitioning`, with a Shardy sharding rule), so that a program sharded
@@ -13,6 +14,7 @@ cannot, the channels are gathered.
 import ctypes
 import functools
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +24,7 @@ from jax.experimental.custom_partitioning import custom_partitioning
 from jax.sharding import NamedSharding, PartitionSpec
 
 import lrn_op
-from lrn_op import _checks
+from lrn_op import _coercion, _formulas, _params, _simd, _versions
 
 _FORWARD, _BACKWARD = "lrn_op_forward", "lrn_op_backward"
 
@@ -35,7 +37,7 @@ def _register():
     except (ImportError, OSError) as error:
         raise lrn_op._not_built(error) from None
     built, running = _build_info.JAXLIB_VERSION, jaxlib.__version__
-    if _checks.release(running) < _checks.release(built):
+    if _versions.release(running) < _versions.release(built):
         # XLA's FFI takes handlers compiled against its own headers or older ones; an older jaxlib would fail only
         # at the first call, inside XLA.
         raise ImportError(f"lrn_op's XLA custom calls were compiled against jaxlib {built}, but jaxlib {running} is "
@@ -48,19 +50,27 @@ def _register():
 
 
 _library = _register()
-_checks.check_simd_request(_library.LrnOpSimdPath().decode())
+_simd.check_simd_request(_library.LrnOpSimdPath().decode())
 
 
 def _ffi_call(target, params, *operands):
-    depth_radius, bias, alpha, beta, channels_first = params
     like = operands[0]
     return jax.ffi.ffi_call(target, jax.ShapeDtypeStruct(like.shape, like.dtype))(
-        *operands, depth_radius=np.int64(depth_radius), bias=np.float64(bias), alpha=np.float64(alpha),
-        beta=np.float64(beta), channels_first=channels_first)
+        *operands, depth_radius=np.int64(params.depth_radius), bias=np.float64(params.bias),
+        alpha=np.float64(params.alpha), beta=np.float64(params.beta), channels_first=params.channels_first)
+
+
+class _Params(NamedTuple):
+    """What the kernels compute with, checked (_params.kernel_params); hashable, so static for jit."""
+    depth_radius: int
+    bias: float
+    alpha: float
+    beta: float
+    channels_first: bool
 
 
 def _channel_axis(params, rank):
-    return rank - 3 if params[4] else rank - 1
+    return rank - 3 if params.channels_first else rank - 1
 
 
 def _halo(target, params):
@@ -69,10 +79,9 @@ def _halo(target, params):
     normalisers within depth_radius, each of which needs the inputs within depth_radius of it. The channels past the
     edges arrive as zeros: they add nothing to a sum of squares, and nothing to the gradient's sum while every
     normaliser is positive (bias > 0, alpha >= 0); otherwise a zero normaliser there would give 0/0."""
-    depth_radius, bias, alpha = params[:3]
     if target == _FORWARD:
-        return depth_radius
-    return 2 * depth_radius if bias > 0 and alpha >= 0 else None
+        return params.depth_radius
+    return 2 * params.depth_radius if params.bias > 0 and params.alpha >= 0 else None
 
 
 def _channel_split(target, params, shape):
@@ -146,7 +155,7 @@ def _propagate_from_user(target, params, mesh, user_shape):
 def _sharding_rule(target, params, mesh, operand_types, result_types):
     # "..." holds the batch and any axes vmap added. The channels may stay split: _partition exchanges halos between
     # their shards, or gathers them where it cannot.
-    axes = "... c h w" if params[4] else "... h w c"
+    axes = "... c h w" if params.channels_first else "... h w c"
     return f"{', '.join([axes] * len(operand_types))} -> {axes}"
 
 
@@ -156,7 +165,9 @@ _partitioned_call.def_partition(partition=_partition, infer_sharding_from_operan
                                 propagate_user_sharding=_propagate_from_user, sharding_rule=_sharding_rule)
 
 
-@functools.lru_cache(maxsize=None)
+# One entry per kernel and set of parameters a program uses: a model has a few; a sweep over parameters must not
+# hold every one it tried.
+@functools.lru_cache(maxsize=256)
 def _batchable(target, params):
     """The partitioned call for one kernel and one set of parameters, with a vmap rule: custom_partitioning has none,
     and the kernels count every leading axis as batch (cc/xla_ffi.cc), so vmap's axis goes in front."""
@@ -179,12 +190,52 @@ def _call(target, params, *operands):
     return _batchable(target, params)(*operands)
 
 
+def _window_sum(params, rank):
+    """The window sum of _formulas over the channel axis: a summing reduce_window over zero padding, which JAX
+    differentiates and transposes (its initial value a Python 0.0: that makes it JAX's reduce_window_sum, which has
+    a transpose rule, where a typed zero would make it the generic reduce_window, which has none)."""
+    axis = _channel_axis(params, rank)
+
+    def window_sum(v):
+        radius = min(params.depth_radius, max(v.shape[axis] - 1, 0))
+        if radius == 0:
+            return v
+        window, padding = [1] * rank, [(0, 0)] * rank
+        window[axis], padding[axis] = 2 * radius + 1, (radius, radius)
+        return jax.lax.reduce_window(v, 0.0, jax.lax.add, window, (1,) * rank, padding)
+
+    return window_sum
+
+
+def _wide(arrays):
+    """The arrays at the precision the derivatives compute in: float64 where JAX has it (jax_enable_x64)."""
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    return [jnp.asarray(a).astype(dtype) for a in arrays]
+
+
 @_call.defjvp
 def _call_jvp(target, params, primals, tangents):
-    # jax.custom_vjp in _lrn gives the first derivative; a derivative that reaches a kernel call is a second one.
-    raise NotImplementedError(f"lrn_op.jax's kernels ({target}) have no derivative of their own, so lrn_op.jax "
-                              "differentiates once: second derivatives are not defined here. lrn_op's TensorFlow op "
-                              "has them (lrn_op.local_response_normalization).")
+    """A derivative that reaches a kernel call: the first derivative of the forward under forward mode, or a second
+    derivative. Each is the transpose of a vector-Jacobian product of _formulas (the forward's is the gradient, the
+    gradient's is gradient_of_gradient), written in JAX's own ops, so that JAX differentiates it again and transposes
+    it for reverse mode."""
+    out = _call(target, params, *primals)
+    window_sum = _window_sum(params, out.ndim)
+    coefficients = (params.bias, params.alpha, params.beta)
+    if target == _FORWARD:
+        x, y = _wide([primals[0], out])
+
+        def vector_jacobian(g):
+            return _formulas.gradient(window_sum, g, x, y, *coefficients)
+    else:
+        dy, x, y = _wide(primals)
+
+        def vector_jacobian(g):
+            return _formulas.gradient_of_gradient(window_sum, g, dy, x, y, *coefficients)
+    wide = _wide(tangents)
+    transposed = jax.linear_transpose(vector_jacobian, jax.ShapeDtypeStruct(out.shape, wide[0].dtype))
+    (tangent,) = transposed(wide[0] if target == _FORWARD else tuple(wide))
+    return out, tangent.astype(out.dtype)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
@@ -207,26 +258,34 @@ _lrn.defvjp(_lrn_forward, _lrn_backward)
 
 def _as_input(name, value, default=jnp.float32):
     """An input as a JAX array, coerced as COERCION says."""
-    array = jnp.asarray(value, dtype=default if _checks.takes_default_dtype(name, value) else None)
-    _checks.check_rank(name, array.shape)
+    value, takes_default = _coercion.coerce(name, value)
+    array = jnp.asarray(value, dtype=default if takes_default else None)
+    _coercion.check_rank(name, array.shape)
     return array
+
+
+def _kernel_params(depth_radius, bias, alpha, beta, data_format):
+    if isinstance(depth_radius, jax.core.Tracer):
+        raise TypeError("depth_radius must be a static Python int: it sets the window, which the compiled program "
+                        "fixes (mark it static, e.g. jax.jit(f, static_argnames='depth_radius')), got a traced value")
+    return _Params(*_params.kernel_params(depth_radius, bias, alpha, beta, data_format))
 
 
 def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """LRN of a 4-D JAX array (NHWC, or NCHW with data_format="NCHW"); see `lrn_op.local_response_normalization`.
 
-    Differentiable once with jax.grad; second derivatives are not defined (the gradient call has no derivative).
+    Differentiable to any order (jax.grad, jax.hessian): the first derivative runs lrn_op's kernel, higher ones
+    JAX's own ops (at float64 under jax_enable_x64).
     """
-    params = _checks.kernel_params(depth_radius, bias, alpha, beta, data_format)
-    return _lrn(_as_input("x", x), params)
+    return _lrn(_as_input("x", x), _kernel_params(depth_radius, bias, alpha, beta, data_format))
 
 
 def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
-    params = _checks.kernel_params(depth_radius, bias, alpha, beta, data_format)
+    params = _kernel_params(depth_radius, bias, alpha, beta, data_format)
     x = _as_input("x", x)
     dy, y = _as_input("dy", dy, x.dtype), _as_input("y", y, x.dtype)
-    _checks.match_x("x", x, dy=dy, y=y)
+    _coercion.match_x("x", x, dy=dy, y=y)
     return _call(_BACKWARD, params, dy, x, y)
 
 

@@ -4,7 +4,7 @@ import importlib
 
 import keras
 
-from lrn_op import _checks
+from lrn_op import _params
 
 _DATA_FORMATS = {"channels_last": "NHWC", "channels_first": "NCHW"}
 _PORTABLE_DTYPES = ("float16", "bfloat16", "float32")
@@ -55,7 +55,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         if portable and data_format != "channels_last":
             raise ValueError("portable=True needs data_format='channels_last': TensorFlow's own LRN is NHWC only; "
                              f"got {data_format!r}")
-        checked = _checks.check(depth_radius, bias, alpha, beta)
+        checked = _params.check(depth_radius, bias, alpha, beta)
         self.depth_radius = checked["depth_radius"]
         self.bias = checked["bias"]
         self.alpha = checked["alpha"]

@@ -3,30 +3,31 @@
 The functions take and return numpy arrays of float16, float32 or float64 (and ml_dtypes.bfloat16); the work runs
 on lrn_op's thread pool, over every CPU the process may use, with the GIL released. The parameters mean what they
 mean in `lrn_op.local_response_normalization`; inputs are coerced as every front end coerces them
-(`lrn_op._checks.COERCION`, docs/guides/front_ends.md's table).
+(`lrn_op._coercion.COERCION`, docs/guides/front_ends.md's table).
 """
 import numpy as np
 
 import lrn_op
-from lrn_op import _checks
+from lrn_op import _coercion, _params, _simd
 
 try:
     from lrn_op import _lrn_numpy
 except ImportError as error:
     raise lrn_op._not_built(error) from None
 
-_checks.check_simd_request(_lrn_numpy.simd_path())
+_simd.check_simd_request(_lrn_numpy.simd_path())
 
 
 def _as_input(name, value, default=np.float32):
     """An input as a C-contiguous array, coerced as COERCION says."""
-    array = np.asarray(value, dtype=default if _checks.takes_default_dtype(name, value) else None)
-    _checks.check_rank(name, array.shape)
+    value, takes_default = _coercion.coerce(name, value)
+    array = np.asarray(value, dtype=default if takes_default else None)
+    _coercion.check_rank(name, array.shape)
     return np.ascontiguousarray(array)
 
 
 def _params_of(depth_radius, bias, alpha, beta, data_format):
-    *params, channels_first = _checks.kernel_params(depth_radius, bias, alpha, beta, data_format)
+    *params, channels_first = _params.kernel_params(depth_radius, bias, alpha, beta, data_format)
     return _lrn_numpy.Params(*params), channels_first
 
 
@@ -70,7 +71,7 @@ def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=
     x = _as_input("x", x)
     dy = _as_input("dy", dy, x.dtype)
     y = _as_input("y", y, x.dtype)
-    _checks.match_x("x", x, dy=dy, y=y)
+    _coercion.match_x("x", x, dy=dy, y=y)
     dx = _output(out, x, dy, x, y)
     _lrn_numpy.backward(dy, x, y, dx, params, channels_first)
     return dx

@@ -7,7 +7,7 @@ Python checks here, and the kernels check the same things again.
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util
 
-from lrn_op import _checks, _loader, _stock_ops
+from lrn_op import _coercion, _exact, _params, _loader, _stock_ops
 
 gen_lrn_ops = _loader.load_ops()
 
@@ -48,7 +48,7 @@ def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.
       >>> lrn_op.local_response_normalization(x, depth_radius=2, bias=0.0, alpha=1.0, beta=1.0)[0, 0, 0, 0]
       0.071428575
     """
-    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
+    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
     input = _input(input, "input")
     _loader.follow_intra_op_setting()
     if _in_xla_context():
@@ -75,11 +75,11 @@ def local_response_normalization_grad(input_grads, input_image, output_image, de
       The gradient with respect to `input_image`,
         `dx_j = dy_j N_j^-beta - 2 alpha beta x_j sum_{|i-j|<=r} dy_i y_i / N_i`, with `N = bias + alpha * sqr_sum`.
     """
-    attrs = _checks.check(depth_radius, bias, alpha, beta, data_format)
+    attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
     input_image = _input(input_image, "input_image")
     input_grads = _input(input_grads, "input_grads", input_image.dtype)
     output_image = _input(output_image, "output_image", input_image.dtype)
-    _checks.match_x("input_image", input_image, input_grads=input_grads, output_image=output_image)
+    _coercion.match_x("input_image", input_image, input_grads=input_grads, output_image=output_image)
     _loader.follow_intra_op_setting()
     if _in_xla_context():
         with tf.name_scope(name or "LocalResponseNormalizationGrad"):
@@ -105,31 +105,32 @@ def _in_xla_context():
 
 
 def _input(value, name, default=tf.float32):
-    """An op input as a tensor, coerced as every front end coerces its inputs (`_checks.COERCION`): tensors and
+    """An op input as a tensor, coerced as every front end coerces its inputs (`_coercion.COERCION`): tensors and
     float arrays keep their dtype, Python lists and numbers become the default (float32), as tf.nn.lrn converts
     them. Converting here rather than in the generated wrapper matters: TF's eager fast path has been seen to turn a
     float64 numpy array into float32 once other ops ran."""
-    if _checks.takes_default_dtype(name, value):
+    value, takes_default = _coercion.coerce(name, value)
+    if takes_default:
         tensor = tf.convert_to_tensor(value, dtype=default, name=name)
     else:
         tensor = tf.convert_to_tensor(value, name=name)
-    _checks.check_rank(name, None if tensor.shape.rank is None else tensor.shape)
+    _coercion.check_rank(name, None if tensor.shape.rank is None else tensor.shape)
     return tensor
 
 
 def _op_attrs(attrs):
     """The op attributes for checked parameters: bias, alpha and beta go both as float32 attributes and, exact, as
     exact_bias_alpha_beta (cc/tf_ops.cc)."""
-    return {**attrs, "exact_bias_alpha_beta": _checks.exact_text(attrs)}
+    return {**attrs, "exact_bias_alpha_beta": _exact.exact_text(attrs)}
 
 
 def _attrs_of(op):
-    """The parameters an op computes with, as `_checks.check` returns them: those of lrn_op's ops, at double
+    """The parameters an op computes with, as `_params.check` returns them: those of lrn_op's ops, at double
     precision where the op carries them, or those of TF's LRN / LRNGrad (float32, NHWC, no data_format)."""
     attrs = {key: op.get_attr(key) for key in ("depth_radius", "bias", "alpha", "beta")}
     if op.type in ("LRN", "LRNGrad"):
         return {**attrs, "data_format": "NHWC"}
-    attrs.update(_checks.parse_exact_text(op.get_attr("exact_bias_alpha_beta").decode()))
+    attrs.update(_exact.parse_exact_text(op.get_attr("exact_bias_alpha_beta").decode()))
     return {**attrs, "data_format": op.get_attr("data_format").decode()}
 
 

@@ -61,6 +61,6 @@ def simd_paths(runnable):
     that run every path take the ones this CPU runs; one that it lacks is asked for by test_packaging, which checks
     the path the kernels take instead and the warning that names both. (lrn_op is imported here, not at the top:
     scripts that the tests run import test modules, and some must not import lrn_op.)"""
-    from lrn_op import _checks
+    from lrn_op import _simd
 
-    return tuple(path for path in _checks.SIMD_PATHS if bool(cpu_lacks(path)) != runnable)
+    return tuple(path for path in _simd.SIMD_PATHS if bool(cpu_lacks(path)) != runnable)

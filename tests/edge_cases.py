@@ -1,13 +1,16 @@
 """The edge inputs that tests/test_front_ends.py feeds to every front end (TF, numpy, JAX, PyTorch), with the answer
-lrn_op._checks.COERCION gives for each. Framework-free: front_end_cases.py builds each front end's own tensors from
+lrn_op._coercion.COERCION gives for each. Framework-free: front_end_cases.py builds each front end's own tensors from
 these numpy arrays, and the test compares what came back with the answers here."""
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from lrn_op import _checks
+from lrn_op import _coercion
 
 FRONT_ENDS = ("tensorflow", "numpy", "jax", "torch")
+# The front ends whose kernels run on their framework's threads, which flush subnormals to zero whatever the caller's
+# mode: TF's (port::ScopedFlushDenormal) and XLA's. numpy's and PyTorch's run under the calling thread's mode.
+FLUSHING_THREADS = ("tensorflow", "jax")
 PARAMS = dict(depth_radius=2, bias=1.0, alpha=0.5, beta=0.75)
 # TF's wrappers name the arguments as tf.nn.lrn and tf.raw_ops.LRNGrad do; messages are compared under these.
 TF_NAMES = {"input": "x", "input_image": "x", "input_grads": "dy", "output_image": "y"}
@@ -23,10 +26,11 @@ class Case:
     data_format: str = "NHWC"
     error: str = None  # "TypeError: message" where the case must raise
     front_ends: tuple = FRONT_ENDS
+    flush_to_zero: bool = None  # the caller's floating-point mode (torch.set_flush_denormal), for subnormal cases
 
 
 def _row(kind):
-    return next(row for row in _checks.COERCION if row[0] == kind)
+    return next(row for row in _coercion.COERCION if row[0] == kind)
 
 
 def _error(kind, **replacements):
@@ -100,6 +104,20 @@ def _cases():
     cases["non-contiguous"] = Case(strided, _data((2, 3, 4, 14))[..., ::2])
     cases["non-contiguous gradient"] = Case(strided, _data((2, 4, 3, 7)).transpose(0, 2, 1, 3),
                                             dy=_data((2, 3, 4, 7), seed=1))
+    byte_order = "numpy data in the other byte order ('>f4' on a little-endian machine)"
+    other = ">" if np.little_endian else "<"
+    cases["other byte order"] = Case(byte_order, _data((2, 3, 4, 7)).astype(other + "f4"))
+    cases["other byte order NCHW"] = Case(byte_order, _data((2, 7, 3, 4)).astype(other + "f8"), data_format="NCHW")
+    cases["other byte order gradient"] = Case(byte_order, _data((2, 3, 4, 7)).astype(other + "f4"),
+                                              dy=_data((2, 3, 4, 7), seed=1).astype(other + "f4"))
+    # x = 1e-30 is a normal float32, y = x / sqrt(bias) = 1e-40 a subnormal one: the floating-point mode decides it.
+    # The large tensor is split over the pool's threads, each of which must compute under the same mode.
+    subnormal = "subnormal values, or results that round to subnormals"
+    for shape, size in (((1, 2, 2, 8), "small"), ((64, 64, 64, 16), "large")):
+        for flush in (False, True):
+            cases[f"subnormal results, {size}, flush-to-zero {'on' if flush else 'off'}"] = Case(
+                subnormal, np.full(shape, 1e-30, np.float32), params={**PARAMS, "bias": 1e20, "alpha": 0.0,
+                                                                         "beta": 0.5}, flush_to_zero=flush)
     device = "not on the CPU (PyTorch)"
     cases["meta device"] = Case(device, ("meta", np.ones((1, 2, 2, 4), np.float32)), error=_error(device),
                                 front_ends=("torch",))

@@ -5,6 +5,7 @@ then the SIMD path that ran and the warnings raised."""
 import json
 import sys
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -56,6 +57,14 @@ def native(value, to_native):
 
 
 def run(case, module, to_native, to_numpy):
+    if case.flush_to_zero is not None:
+        import torch  # sets the calling thread's flush-to-zero and denormals-are-zero bits, as a PyTorch user would
+
+        torch.set_flush_denormal(case.flush_to_zero)
+        try:
+            return run(replace(case, flush_to_zero=None), module, to_native, to_numpy)
+        finally:
+            torch.set_flush_denormal(False)
     x = native(case.x, to_native)
     params = dict(case.params, data_format=case.data_format)
     if case.dy is None:
@@ -79,8 +88,9 @@ def main():
             except Exception as error:  # noqa: BLE001 - what was raised is the result
                 outcome = {"raised": type(error).__name__, "message": str(error)}
             else:
-                outcome = {"shape": list(result.shape), "dtype": result.dtype.name,
-                           "values": np.asarray(result, np.float64).tolist() if result.size <= 4096 else None}
+                outcome = {"shape": list(result.shape), "dtype": result.dtype.name, "native": result.dtype.isnative,
+                           "values": np.asarray(result, np.float64).tolist() if result.size <= 4096 else None,
+                           "distinct": np.unique(np.asarray(result, np.float64))[:4].tolist()}
             print(json.dumps({"case": name, **outcome}), flush=True)
     print(json.dumps({"simd_path": simd_path(),
                       "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}), flush=True)

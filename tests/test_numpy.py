@@ -32,7 +32,7 @@ def test_nchw_and_non_contiguous_input(rng):
 
 
 def test_lists_and_integers_become_float32_and_bad_input_is_refused():
-    # The rule of every front end (_checks.COERCION), as tf.nn.lrn converts host data: lists, numbers and integer
+    # The rule of every front end (_coercion.COERCION), as tf.nn.lrn converts host data: lists, numbers and integer
     # arrays become float32.
     assert lrn_numpy.local_response_normalization([[[[1.0, 2.0]]]]).dtype == np.float32
     integers = np.arange(1, 9, dtype=np.int32).reshape(1, 1, 1, 8)

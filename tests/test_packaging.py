@@ -182,14 +182,14 @@ def test_an_unknown_simd_path_is_named_once_with_the_valid_ones():
 def test_a_simd_path_the_cpu_lacks_is_named_with_the_path_that_runs(monkeypatch):
     from conftest import simd_paths
 
-    from lrn_op import _checks
+    from lrn_op import _simd
 
     # The message, whatever this CPU has: the kernels took another path than the one asked for.
     monkeypatch.setenv("LRN_OP_SIMD", "avx512")
-    monkeypatch.setattr(_checks.check_simd_request, "warned", False, raising=False)
+    monkeypatch.setattr(_simd.check_simd_request, "warned", False, raising=False)
     with pytest.warns(RuntimeWarning) as caught:
-        _checks.check_simd_request("avx2")
-        _checks.check_simd_request("avx2")  # once per process
+        _simd.check_simd_request("avx2")
+        _simd.check_simd_request("avx2")  # once per process
     assert [str(warning.message) for warning in caught] == [
         "LRN_OP_SIMD='avx512' asks for a path this CPU cannot run: lrn_op runs the avx2 path"]
 

@@ -3,6 +3,7 @@ of them than the call may use: the process's CPU affinity, tf.config.threading's
 torch.set_num_threads under PyTorch, XLA's intra-op pool under JAX. Each case runs in a process of its own and counts the pool's threads by name."""
 import os
 
+import numpy as np
 import pytest
 
 from conftest import run_python
@@ -60,3 +61,66 @@ def test_workers_start_once_up_to_the_cpus_the_process_may_use(front_end):
                                              ("tensorflow", "intra-op setting after import")])
 def test_a_limit_of_one_thread_starts_no_worker(front_end, limit):
     assert pool_threads_after_calls(LIMITS[limit] + CALLS[front_end]) == (0, 0)
+
+
+def test_every_front_end_in_one_process_shares_one_pool():
+    # TF's op, TF's own LRN under replace_builtin, numpy, PyTorch and JAX all load the one _lrn_core.so: their
+    # workers together never pass the CPUs the process may use.
+    setup = "".join(CALLS[name].replace("x = ", f"x_{name} = ").replace("(x, ", f"(x_{name}, ")
+                    .replace(" as m\n", f" as m_{name}\n").replace(": m.", f": m_{name}.")
+                    .replace("call = ", f"call_{name} = ") for name in sorted(CALLS))
+    setup += ("lrn_op.replace_builtin()\n"
+              "call_builtin = lambda: tf.nn.local_response_normalization(x_tensorflow, 2).numpy()\n"
+              "def call():\n" + "".join(f"    call_{name}()\n" for name in [*sorted(CALLS), "builtin"]))
+    before, after = pool_threads_after_calls(setup)
+    assert (before, after) == (0, len(os.sched_getaffinity(0)) - 1)
+
+
+EIGHT_CALLERS = """
+import threading
+import numpy as np, lrn_op.numpy as m
+x = np.random.default_rng(3).standard_normal((16, 27, 27, 96)).astype(np.float32)
+expected = m.local_response_normalization(x, 2, 1.0, 1e-2, 0.75)
+results = [None] * 8
+def run(k):
+    results[k] = [m.local_response_normalization(x, 2, 1.0, 1e-2, 0.75) for _ in range(5)]
+callers = [threading.Thread(target=run, args=(k,)) for k in range(8)]
+for c in callers: c.start()
+for c in callers: c.join()
+print(all(np.array_equal(r, expected) for calls in results for r in calls), pool_threads())
+"""
+
+
+def test_eight_concurrent_callers_get_the_same_bits():
+    # 16x27x27x96 is 729 tiles, far past the pool's threshold: every call splits over the workers, which the eight
+    # callers share.
+    result = run_python(COUNT_POOL_THREADS + EIGHT_CALLERS)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["True", str(len(os.sched_getaffinity(0)) - 1)]
+
+
+FLOATING_POINT_MODE = """
+import sys
+import numpy as np, torch
+from lrn_op import _lrn_numpy
+x = np.full((64, 64, 64, 16), 1e-30, np.float32)  # y = 1e-40: a float32 subnormal, which flush-to-zero makes 0
+params = _lrn_numpy.Params(2, 1e20, 0.0, 0.5)
+def lrn(threads):
+    out = np.full_like(x, -1.0)
+    _lrn_numpy.forward(x, out, params, False, threads)
+    return out
+torch.set_flush_denormal(sys.argv[1] == "flush")  # the mode the workers start under
+lrn(0)
+for flush in (False, True):
+    torch.set_flush_denormal(flush)
+    print(flush, *[np.unique(lrn(threads)).tolist() for threads in (1, 2, 0)])
+"""
+
+
+@pytest.mark.parametrize("started_under", ["default", "flush"])
+def test_every_tile_runs_under_the_callers_floating_point_mode(started_under):
+    result = run_python(FLOATING_POINT_MODE, started_under)
+    assert result.returncode == 0, result.stderr[-2000:]
+    subnormal = float(np.float32(1e-40))
+    assert result.stdout.splitlines()[-2:] == [f"False {[subnormal]} {[subnormal]} {[subnormal]}",
+                                               "True [0.0] [0.0] [0.0]"]

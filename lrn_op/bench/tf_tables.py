@@ -140,9 +140,10 @@ def format_model_table(rows):
     return layout(lines)
 
 
-def format_table(rows, full=True):
-    """One line per case: medians with [min-max] beside them, and the ratios. A case TF cannot run has "-" in TF's
-    columns and stays out of the "vs TF" geomeans."""
+def format_table(rows, full=True, spread=True):
+    """One line per case: medians with [min-max] beside them (medians alone without `spread`, and no shape, so that
+    the demo's table fits 100 columns), and the ratios. A case TF cannot run has "-" in TF's columns and stays out of
+    the "vs TF" geomeans."""
     header = ["case", "shape", "copy ms", "fwd ms", "TF fwd ms", "fwd vs TF", "fwd/copy"]
     if full:
         header += ["fwd+bwd ms", "TF fwd+bwd ms", "fwd+bwd vs TF", "fwd+bwd/3 copies"]
@@ -152,7 +153,7 @@ def format_table(rows, full=True):
         if column not in row.ms:
             return "-"
         low, high = row.spread[column]
-        return f"{row.ms[column]:.2f} [{low:.2f}-{high:.2f}]"
+        return f"{row.ms[column]:.2f} [{low:.2f}-{high:.2f}]" if spread else f"{row.ms[column]:.2f}"
 
     def versus_tf(row, column):
         return f"{row.ratio('tf_' + column, 'ours_' + column):.1f}x" if row.has_tf() else "no TF kernel"
@@ -174,17 +175,19 @@ def format_table(rows, full=True):
         summary += ["", "", f"{geomean(r.ratio('tf_fwdbwd', 'ours_fwdbwd') for r in with_tf):.1f}x",
                     f"{geomean(r.ms['ours_fwdbwd'] / (3 * r.ms['copy']) for r in rows):.2f}"]
     lines.append(summary)
+    if not spread:
+        lines = [line[:1] + line[2:] for line in lines]
     return layout(lines)
 
 
 def measure_every_path(sweep, runs, warmup, progress):
     """Times lrn_op with each SIMD path of this architecture that the CPU runs, each path in a process of its own;
     returns Rows whose case names carry the path."""
-    from lrn_op import _checks
+    from lrn_op import _simd
 
     cases = {case.name: case for case in (SWEEP if sweep else CASES)}
     rows = []
-    for path in _checks.SIMD_PATHS:
+    for path in _simd.SIMD_PATHS:
         report = bench_process("--json", sweep, runs, warmup, f"the {path} process", LRN_OP_SIMD=path)
         if report["simd_path"] != path:
             progress(f"{path}: this CPU cannot run it (the kernels ran {report['simd_path']}), so it has no rows")
