@@ -99,7 +99,7 @@ def _check_python_independent_libraries(session):
         with zipfile.ZipFile(path) as archive:
             build_info = archive.read("lrn_op/_build_info.py").decode()
             jaxlib = build_info.split('JAXLIB_VERSION = "')[1].split('"')[0]
-            for name in ("_lrn_ops.so", "_lrn_builtin_kernels.so", "_lrn_xla.so"):
+            for name in ("_lrn_core.so", "_lrn_ops.so", "_lrn_builtin_kernels.so", "_lrn_xla.so"):
                 key = (name, jaxlib) if name == "_lrn_xla.so" else (name,)
                 data = archive.read(f"lrn_op/{name}")
                 first = seen.setdefault(key, (path, data))

@@ -55,9 +55,14 @@ const Path& active() {
 
 }  // namespace
 
-Layout layout_of(const int64_t dims[4], bool channels_first) {
-  if (channels_first) return Layout{dims[0], dims[1], dims[2] * dims[3]};
-  return Layout{dims[0] * dims[1] * dims[2], dims[3], 1};
+Layout layout_of(const int64_t* dims, int64_t rank, bool channels_first) {
+  const int64_t channel = channels_first ? 1 : rank - 1;
+  Layout layout{1, dims[channel], 1};
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    if (axis < channel) layout.outer *= dims[axis];
+    if (axis > channel) layout.inner *= dims[axis];
+  }
+  return layout;
 }
 
 int64_t num_tiles(const Layout& layout) { return (layout.outer * layout.inner + kTileLanes - 1) / kTileLanes; }
@@ -100,7 +105,13 @@ std::vector<const Operand*> operands_of(const Request& request) {
   return {&request.x, &request.dy, &request.y, &request.out};
 }
 
-// Each operand of a supported dtype and rank 4, all of x's dtype and shape, and something to read and write.
+// The rank a request accepts, as a message says it.
+std::string rank_text(int64_t rank) {
+  return rank > 0 ? std::to_string(rank) + "-dimensional" : "at least 3-dimensional (N, C, ...) or (N, ..., C)";
+}
+
+// Each operand of a supported dtype and the request's rank, all of x's dtype and shape, and something to read and
+// write.
 Status check(const Request& request) {
   const std::string problem = check_params(request.params);
   if (!problem.empty()) return failure(Code::kInvalidArgument, problem);
@@ -110,9 +121,10 @@ Status check(const Request& request) {
       return failure(Code::kWrongType, std::string(operand->name) +
                                            " must be float16, bfloat16, float32 or float64, got " + type_text(*operand));
     }
-    if (operand->dims.size() != 4) {
-      return failure(Code::kInvalidArgument,
-                     std::string(operand->name) + " must be 4-dimensional, got shape " + shape_text(operand->dims));
+    const int64_t rank = static_cast<int64_t>(operand->dims.size());
+    if (request.rank > 0 ? rank != request.rank : rank < 3) {
+      return failure(Code::kInvalidArgument, std::string(operand->name) + " must be " + rank_text(request.rank) +
+                                                 ", got shape " + shape_text(operand->dims));
     }
   }
   const Operand& x = request.x;
@@ -186,7 +198,8 @@ Status compute_guarded(const Request& request) {
   try {
     Status status = check(request);
     if (!status.ok() || is_empty(request.x.dims)) return status;
-    const Layout layout = layout_of(request.x.dims.data(), request.channels_first);
+    const Layout layout =
+        layout_of(request.x.dims.data(), static_cast<int64_t>(request.x.dims.size()), request.channels_first);
     switch (request.x.dtype) {
       case DType::kF16: return compute_typed<f16>(request, layout);
       case DType::kBF16: return compute_typed<bf16>(request, layout);

@@ -16,18 +16,23 @@
 
 namespace lrn {
 
-// The parameters in TF's meaning: output = input / (bias + alpha * sqr_sum) ** beta, where sqr_sum adds the squares
-// over the channels [c - depth_radius, c + depth_radius] clipped to the tensor. alpha is NOT divided by the window
-// size (PyTorch, Caffe and ONNX do divide it).
+// output = input / (bias + alpha * sqr_sum) ** beta, where sqr_sum adds the squares over the channels
+// [c - before, c + after] clipped to the tensor. alpha is taken as it is, never divided by the window's size: each
+// convention's front end scales it (lrn_op/convert.py). The conventions' windows:
+//   TF, radius r:                  before = after = r
+//   PyTorch, size n:               before = n / 2,       after = (n - 1) / 2     (zero padding before an average pool)
+//   ONNX, Caffe, oneDNN, size n:   before = (n - 1) / 2, after = n / 2          (rounded down; ONNX's ceil((n-1)/2))
 struct Params {
-  int64_t depth_radius;
+  int64_t before;
+  int64_t after;
   double bias;
   double alpha;
   double beta;
 };
 
-// Any 4-D layout is viewed as [outer, depth, inner]: element (o, c, i) sits at (o * depth + c) * inner + i.
-//   NHWC: outer = N * H * W, inner = 1.      NCHW: outer = N, inner = H * W.
+// A tensor of any rank >= 3, channels after the batch axis (N, C, ...) or last (N, ..., C), is viewed as
+// [outer, depth, inner]: element (o, c, i) sits at (o * depth + c) * inner + i.
+//   channels last:  outer = N * (the axes between), inner = 1.   channels first: outer = N, inner = (the axes after C).
 // A "lane" is one (o, i) pair: one pixel, whose `depth` channels are normalised together.
 struct Layout {
   int64_t outer;
@@ -35,8 +40,8 @@ struct Layout {
   int64_t inner;
 };
 
-// The layout of a 4-D tensor with the given dimensions: NHWC, or NCHW if channels_first.
-Layout layout_of(const int64_t dims[4], bool channels_first);
+// The layout of a tensor of `rank` >= 2 dimensions, channels last, or after the first if channels_first.
+Layout layout_of(const int64_t* dims, int64_t rank, bool channels_first);
 
 // Half-precision storage types, bit-compatible with Eigen::half / numpy.float16 and Eigen::bfloat16.
 struct f16 {
@@ -105,14 +110,16 @@ enum class Direction { kForward, kBackward };
 
 // forward:  out = LRN(x)                     (dy and y unused)
 // backward: out = d LRN(x) / dx applied to dy, given y = LRN(x)
-// Every operand must be 4-D, NHWC or (channels_first) NCHW, of one shape and one supported dtype; out is written
-// (its data is the one pointer compute() writes through).
+// Every operand must have `rank` dimensions (any rank >= 3 where rank is 0), channels last or (channels_first) after
+// the first, of one shape and one supported dtype; out is written (its data is the one pointer compute() writes
+// through).
 struct Request {
   Direction direction = Direction::kForward;
   Params params{};
   bool channels_first = false;
   Operand x, dy, y, out;
   Threads threads;
+  int64_t rank = 0;
 };
 
 // The name of a storage type as numpy and TF spell it: "float16", "bfloat16", "float32", "float64".

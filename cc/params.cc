@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "lrn_api.h"
 
@@ -44,11 +45,11 @@ bool read_decimal(const char*& at, double* value) {
 }  // namespace
 
 std::string check_params(const Params& params) {
-  if (params.depth_radius < 0) {
-    return "depth_radius must be non-negative, got " + std::to_string(params.depth_radius);
-  }
-  if (params.depth_radius > 0x7fffffff) {
-    return "depth_radius must be less than 2**31, got " + std::to_string(params.depth_radius);
+  for (const auto& [name, extent] : {std::pair{"before", params.before}, std::pair{"after", params.after}}) {
+    if (extent < 0) return std::string("the window's extent ") + name + " must be non-negative, got " +
+                           std::to_string(extent);
+    if (extent > 0x7fffffff) return std::string("the window's extent ") + name + " must be less than 2**31, got " +
+                                    std::to_string(extent);
   }
   if (!std::isfinite(params.bias)) return "bias must be a finite number, got " + std::to_string(params.bias);
   if (!std::isfinite(params.alpha)) return "alpha must be a finite number, got " + std::to_string(params.alpha);

@@ -82,10 +82,10 @@ void backward(const py::array& dy, const py::array& x, const py::array& y, const
 }  // namespace
 
 PYBIND11_MODULE(_lrn_numpy, m) {
-  m.doc() = "lrn_op's kernels over C-contiguous 4-D numpy arrays; lrn_op.numpy is the documented API.";
+  m.doc() = "lrn_op's kernels over C-contiguous numpy arrays of rank 3 or more; lrn_op.numpy is the documented API.";
   py::class_<lrn::Params>(m, "Params")
-      .def(py::init<int64_t, double, double, double>(), py::arg("depth_radius"), py::arg("bias"), py::arg("alpha"),
-           py::arg("beta"));
+      .def(py::init<int64_t, int64_t, double, double, double>(), py::arg("before"), py::arg("after"),
+           py::arg("bias"), py::arg("alpha"), py::arg("beta"));
   m.def("forward", &forward, "out <- LRN(x).", py::arg("x"), py::arg("out"), py::arg("params"),
         py::arg("channels_first"), py::arg("max_threads") = 0);
   m.def("backward", &backward, "out <- the LRN gradient for dy at x, given y = LRN(x).", py::arg("dy"), py::arg("x"),

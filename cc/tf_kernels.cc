@@ -65,8 +65,10 @@ void* CreateKernel(TF_OpKernelConstruction* ctx) {
   auto kernel = std::make_unique<Kernel>();
   Status status = NewStatus();
   float bias = 0, alpha = 0, beta = 0;
-  TF_OpKernelConstruction_GetAttrInt64(ctx, "depth_radius", &kernel->params.depth_radius, status.get());
+  int64_t depth_radius = 0;
+  TF_OpKernelConstruction_GetAttrInt64(ctx, "depth_radius", &depth_radius, status.get());
   if (Failed(ctx, status)) return nullptr;
+  kernel->params.before = kernel->params.after = depth_radius;  // TF's window is symmetric
   const std::pair<const char*, float*> floats[] = {{"bias", &bias}, {"alpha", &alpha}, {"beta", &beta}};
   for (const auto& [name, value] : floats) {
     TF_OpKernelConstruction_GetAttrFloat(ctx, name, value, status.get());
@@ -153,6 +155,7 @@ void Compute(void* kernel_ptr, TF_OpKernelContext* ctx, lrn::Direction direction
   request.direction = direction;
   request.params = kernel->params;
   request.channels_first = kernel->channels_first;
+  request.rank = 4;  // tf.nn.lrn's signature
   request.x = OperandOf(names[x_index], x);
   const std::vector<int64_t>& dims = request.x.dims;
   Tensor output(TF_AllocateOutput(ctx, 0, TF_TensorType(x), dims.data(), static_cast<int>(dims.size()),

@@ -2,7 +2,8 @@
 // the TF op's, with no Python on the way. lrn_op/jax.py registers the two handlers with jax.ffi and ties them
 // together with jax.custom_vjp.
 //
-// jax.vmap adds leading axes: every axis before the 4-D tensor's batch axis is folded into it, so they cost nothing.
+// jax.vmap adds leading axes: every axis before the operand's own batch axis (its `rank`, an attribute, counted from
+// the last) is folded into the batch, so they cost nothing.
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -16,7 +17,7 @@ namespace ffi = xla::ffi;
 namespace {
 
 // A buffer as the entry sees it: XLA's buffers are dense and row-major.
-lrn::Operand operand(const char* name, const ffi::AnyBuffer& buffer) {
+lrn::Operand operand(const char* name, const ffi::AnyBuffer& buffer, int64_t rank) {
   lrn::Operand result;
   result.name = name;
   switch (buffer.element_type()) {
@@ -28,8 +29,8 @@ lrn::Operand operand(const char* name, const ffi::AnyBuffer& buffer) {
   }
   const auto dims = buffer.dimensions();
   result.dims.assign(dims.begin(), dims.end());
-  if (result.dims.size() > 4) {
-    const size_t extra = result.dims.size() - 4;
+  if (static_cast<int64_t>(result.dims.size()) > rank) {
+    const size_t extra = result.dims.size() - static_cast<size_t>(rank);
     for (size_t axis = 0; axis < extra; ++axis) result.dims[extra] *= result.dims[axis];
     result.dims.erase(result.dims.begin(), result.dims.begin() + extra);
   }
@@ -38,7 +39,7 @@ lrn::Operand operand(const char* name, const ffi::AnyBuffer& buffer) {
 }
 
 ffi::Error compute(lrn::Request& request, const ffi::AnyBuffer& out, const ffi::ThreadPool& pool) {
-  request.out = operand("out", out);
+  request.out = operand("out", out, request.rank);
   request.threads.max_threads = static_cast<int>(pool.num_threads());  // 0 where XLA does not say: every CPU
   const lrn::Status status = lrn::compute(request);
   switch (status.code) {
@@ -50,36 +51,42 @@ ffi::Error compute(lrn::Request& request, const ffi::AnyBuffer& out, const ffi::
   }
 }
 
-lrn::Request request_of(lrn::Direction direction, int64_t depth_radius, double bias, double alpha, double beta,
-                        bool channels_first) {
-  return lrn::Request{direction, lrn::Params{depth_radius, bias, alpha, beta}, channels_first};
+lrn::Request request_of(lrn::Direction direction, int64_t before, int64_t after, double bias, double alpha,
+                        double beta, bool channels_first, int64_t rank) {
+  lrn::Request request{direction, lrn::Params{before, after, bias, alpha, beta}, channels_first};
+  request.rank = rank;
+  return request;
 }
 
-ffi::Error forward(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::Result<ffi::AnyBuffer> out, int64_t depth_radius,
-                   double bias, double alpha, double beta, bool channels_first) {
-  lrn::Request request = request_of(lrn::Direction::kForward, depth_radius, bias, alpha, beta, channels_first);
-  request.x = operand("x", x);
+ffi::Error forward(ffi::ThreadPool pool, ffi::AnyBuffer x, ffi::Result<ffi::AnyBuffer> out, int64_t before,
+                   int64_t after, double bias, double alpha, double beta, bool channels_first, int64_t rank) {
+  lrn::Request request =
+      request_of(lrn::Direction::kForward, before, after, bias, alpha, beta, channels_first, rank);
+  request.x = operand("x", x, rank);
   return compute(request, *out, pool);
 }
 
 ffi::Error backward(ffi::ThreadPool pool, ffi::AnyBuffer dy, ffi::AnyBuffer x, ffi::AnyBuffer y,
-                    ffi::Result<ffi::AnyBuffer> out, int64_t depth_radius, double bias, double alpha, double beta,
-                    bool channels_first) {
-  lrn::Request request = request_of(lrn::Direction::kBackward, depth_radius, bias, alpha, beta, channels_first);
-  request.x = operand("x", x);
-  request.dy = operand("dy", dy);
-  request.y = operand("y", y);
+                    ffi::Result<ffi::AnyBuffer> out, int64_t before, int64_t after, double bias, double alpha,
+                    double beta, bool channels_first, int64_t rank) {
+  lrn::Request request =
+      request_of(lrn::Direction::kBackward, before, after, bias, alpha, beta, channels_first, rank);
+  request.x = operand("x", x, rank);
+  request.dy = operand("dy", dy, rank);
+  request.y = operand("y", y, rank);
   return compute(request, *out, pool);
 }
 
 template <class Binding>
 auto with_params(Binding binding) {
   return std::move(binding)
-      .template Attr<int64_t>("depth_radius")
+      .template Attr<int64_t>("before")
+      .template Attr<int64_t>("after")
       .template Attr<double>("bias")
       .template Attr<double>("alpha")
       .template Attr<double>("beta")
-      .template Attr<bool>("channels_first");
+      .template Attr<bool>("channels_first")
+      .template Attr<int64_t>("rank");
 }
 
 XLA_FFI_DEFINE_HANDLER(kForward, forward,

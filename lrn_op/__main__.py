@@ -2,8 +2,11 @@
 
 Without TensorFlow installed it shows the worked example through the numpy front end and says how to get TF.
 """
+import contextlib
 import os
+import re
 import sys
+import tempfile
 
 import numpy as np
 
@@ -31,11 +34,35 @@ def show_example(name, output, builtin=None):
     return all_match
 
 
+# What TF prints to file descriptor 2 while it is imported, before its log level applies: absl's notice, INFO lines
+# (oneDNN, the CPU features) and the second line of the CPU features' message.
+_START_UP = re.compile(r"WARNING: All log messages before absl::InitializeLog|I\d{4} |To enable the following "
+                       r"instructions")
+
+
+@contextlib.contextmanager
+def _quiet_start_up():
+    """Holds back TF's start-up lines, which would come before the demo's results; whatever else is written to
+    standard error meanwhile goes through."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines(keepends=True):
+                if not _START_UP.match(line):
+                    sys.stderr.write(line)
+
+
 def main():
-    # TF's start-up lines (CPU features, oneDNN) would come before the results; a user's own setting wins.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import tensorflow as tf
+        with _quiet_start_up():
+            import tensorflow as tf
     except ImportError:
         import lrn_op.numpy
 

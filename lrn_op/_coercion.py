@@ -15,7 +15,13 @@ COERCION = (
     ("bool or integer tensors of TF, JAX or PyTorch",
      "TypeError: x must be float16, bfloat16, float32 or float64, got int32"),
     ("complex values of any kind", "TypeError: x must be float16, bfloat16, float32 or float64, got complex64"),
-    ("not 4-dimensional", "ValueError: x must be 4-dimensional, got shape (2, 3)"),
+    ("fewer than 3 dimensions (numpy, JAX, PyTorch: any rank of 3 or more)",
+     "ValueError: x must be at least 3-dimensional (N, C, ...) or (N, ..., C), got shape (2, 3)"),
+    ("not 4-dimensional (TF, whose ops keep tf.nn.lrn's signature)",
+     "ValueError: x must be 4-dimensional, got shape (2, 3)"),
+    ("size below 1, or not an integer (PyTorch's and ONNX's conventions)",
+     "ValueError: size must be a positive integer less than 2**31, got 0"),
+    ("a convention other than 'torch' or 'onnx'", "ValueError: convention must be 'torch' or 'onnx', got 'tf'"),
     ("empty (any dimension 0, channels included)", "an empty result of the same shape and dtype"),
     ("NaN or Inf", "computed: a NaN reaches only the outputs whose window holds it; an Inf gives NaN in its own "
                    "channel and 0 in the others of its window"),
@@ -78,10 +84,16 @@ def coerce(name, value):
     return value, False
 
 
-def check_rank(name, shape):
-    """ValueError, naming the argument, for a shape that is not 4-D (a shape of unknown rank passes)."""
-    if shape is not None and len(shape) != 4:
-        raise ValueError(f"{name} must be 4-dimensional, got shape {tuple(shape)}")
+def check_rank(name, shape, rank=None):
+    """ValueError, naming the argument, for a shape of another rank than `rank`, or (None) of fewer than 3 dimensions;
+    a shape of unknown rank passes. For the front ends whose calls must fail while they are traced (TF graphs, jit,
+    PyTorch's fake tensors); the numpy front end leaves it to the kernels' entry, which says the same."""
+    if shape is None:
+        return
+    if rank is not None and len(shape) != rank:
+        raise ValueError(f"{name} must be {rank}-dimensional, got shape {tuple(shape)}")
+    if rank is None and len(shape) < 3:
+        raise ValueError(f"{name} must be at least 3-dimensional (N, C, ...) or (N, ..., C), got shape {tuple(shape)}")
 
 
 def match_x(x_name, x, **arrays):

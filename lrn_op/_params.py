@@ -12,18 +12,44 @@ def check(depth_radius, bias, alpha, beta, data_format="NHWC"):
     """Returns the op attributes as a dict, or raises TypeError / ValueError naming the bad argument."""
     return {
         "depth_radius": _depth_radius(depth_radius),
-        "bias": _finite("bias", bias),
-        "alpha": _finite("alpha", alpha),
-        "beta": _finite("beta", beta),
+        "bias": finite("bias", bias),
+        "alpha": finite("alpha", alpha),
+        "beta": finite("beta", beta),
         "data_format": _data_format(data_format),
     }
 
 
 def kernel_params(depth_radius, bias, alpha, beta, data_format):
-    """(depth_radius, bias, alpha, beta, channels_first), checked: what the kernels of the numpy, JAX and PyTorch
-    front ends take."""
+    """(before, after, bias, alpha, beta, channels_first), checked: what the kernels of the numpy, JAX and PyTorch
+    front ends take, for TF's parameters (a symmetric window)."""
     attrs = check(depth_radius, bias, alpha, beta, data_format)
-    return (attrs["depth_radius"], attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
+    radius = attrs["depth_radius"]
+    return (radius, radius, attrs["bias"], attrs["alpha"], attrs["beta"], attrs["data_format"] == "NCHW")
+
+
+CONVENTIONS = ("torch", "onnx")
+
+
+def convention_params(size, alpha, beta, k, convention):
+    """The same tuple as kernel_params for PyTorch's or ONNX's parameters (lrn_op.convert has the windows): channels
+    at axis 1, as both frameworks lay them out."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be 'torch' or 'onnx', got {convention!r}")
+    from lrn_op import convert
+
+    window = convert.window_of("torch", size=size, alpha=alpha, beta=beta, k=k)
+    if convention == "onnx":  # the mirror of PyTorch's window, for an even size
+        window = window._replace(before=window.after, after=window.before)
+    return (*window, True)
+
+
+def size(name, value):
+    """A window size: a positive integer (an integral float too, as depth_radius takes one)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer():
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if not 1 <= value <= MAX_DEPTH_RADIUS:
+        raise ValueError(f"{name} must be a positive integer less than 2**31, got {int(value)}")
+    return int(value)
 
 
 def _depth_radius(value):
@@ -41,7 +67,7 @@ def _depth_radius(value):
     return radius
 
 
-def _finite(name, value):
+def finite(name, value):
     if isinstance(value, (str, bytes)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)

@@ -51,12 +51,14 @@ def local_response_normalization(input, depth_radius, bias, alpha, beta, data_fo
 def local_response_normalization_grad(input_grads, input_image, output_image, depth_radius, bias, alpha, beta,
                                       data_format):
     dy, x, y = _float64(input_grads, input_image, output_image)
-    dx = _formulas.gradient(_window_sum_of(depth_radius, data_format), dy, x, y, bias, alpha, beta)
+    window = _window_sum_of(depth_radius, data_format)  # symmetric: its own transpose
+    dx = _formulas.gradient(window, window, dy, x, y, bias, alpha, beta)
     return tf.cast(dx, input_image.dtype)
 
 
 def grad_of_grad(upstream, input_grads, input_image, output_image, depth_radius, bias, alpha, beta, data_format):
     """The gradients of the gradient op with respect to its three inputs (dy, x, y): _formulas.gradient_of_gradient."""
     g, dy, x, y = _float64(upstream, input_grads, input_image, output_image)
-    grads = _formulas.gradient_of_gradient(_window_sum_of(depth_radius, data_format), g, dy, x, y, bias, alpha, beta)
+    window = _window_sum_of(depth_radius, data_format)
+    grads = _formulas.gradient_of_gradient(window, window, g, dy, x, y, bias, alpha, beta)
     return tuple(tf.cast(grad, input_image.dtype) for grad in grads)

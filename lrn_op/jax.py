@@ -56,21 +56,25 @@ _simd.check_simd_request(_library.LrnOpSimdPath().decode())
 def _ffi_call(target, params, *operands):
     like = operands[0]
     return jax.ffi.ffi_call(target, jax.ShapeDtypeStruct(like.shape, like.dtype))(
-        *operands, depth_radius=np.int64(params.depth_radius), bias=np.float64(params.bias),
-        alpha=np.float64(params.alpha), beta=np.float64(params.beta), channels_first=params.channels_first)
+        *operands, before=np.int64(params.before), after=np.int64(params.after), bias=np.float64(params.bias),
+        alpha=np.float64(params.alpha), beta=np.float64(params.beta), channels_first=params.channels_first,
+        rank=np.int64(params.rank))
 
 
 class _Params(NamedTuple):
-    """What the kernels compute with, checked (_params.kernel_params); hashable, so static for jit."""
-    depth_radius: int
+    """What the kernels compute with, checked (_params.kernel_params, convention_params), and the rank of the
+    operands as the caller handed them (vmap's axes come in front of it); hashable, so static for jit."""
+    before: int
+    after: int
     bias: float
     alpha: float
     beta: float
     channels_first: bool
+    rank: int
 
 
 def _channel_axis(params, rank):
-    return rank - 3 if params.channels_first else rank - 1
+    return rank - params.rank + 1 if params.channels_first else rank - 1
 
 
 def _halo(target, params):
@@ -80,8 +84,9 @@ def _halo(target, params):
     edges arrive as zeros: they add nothing to a sum of squares, and nothing to the gradient's sum while every
     normaliser is positive (bias > 0, alpha >= 0); otherwise a zero normaliser there would give 0/0."""
     if target == _FORWARD:
-        return params.depth_radius
-    return 2 * params.depth_radius if params.bias > 0 and params.alpha >= 0 else None
+        return max(params.before, params.after)
+    window = params.before + params.after
+    return window if params.bias > 0 and params.alpha >= 0 else None
 
 
 def _channel_split(target, params, shape):
@@ -155,7 +160,8 @@ def _propagate_from_user(target, params, mesh, user_shape):
 def _sharding_rule(target, params, mesh, operand_types, result_types):
     # "..." holds the batch and any axes vmap added. The channels may stay split: _partition exchanges halos between
     # their shards, or gathers them where it cannot.
-    axes = "... c h w" if params.channels_first else "... h w c"
+    spatial = " ".join(f"s{axis}" for axis in range(params.rank - 2))
+    axes = f"... c {spatial}" if params.channels_first else f"... {spatial} c"
     return f"{', '.join([axes] * len(operand_types))} -> {axes}"
 
 
@@ -190,21 +196,25 @@ def _call(target, params, *operands):
     return _batchable(target, params)(*operands)
 
 
-def _window_sum(params, rank):
-    """The window sum of _formulas over the channel axis: a summing reduce_window over zero padding, which JAX
-    differentiates and transposes (its initial value a Python 0.0: that makes it JAX's reduce_window_sum, which has
-    a transpose rule, where a typed zero would make it the generic reduce_window, which has none)."""
+def _window_sums(params, rank):
+    """The window sums of _formulas over the channel axis, (W, W'): summing reduce_windows over zero padding, which JAX
+    differentiates and transposes (the initial value a Python 0.0: that makes them JAX's reduce_window_sum, which has
+    a transpose rule, where a typed zero would make them the generic reduce_window, which has none)."""
     axis = _channel_axis(params, rank)
 
-    def window_sum(v):
-        radius = min(params.depth_radius, max(v.shape[axis] - 1, 0))
-        if radius == 0:
-            return v
-        window, padding = [1] * rank, [(0, 0)] * rank
-        window[axis], padding[axis] = 2 * radius + 1, (radius, radius)
-        return jax.lax.reduce_window(v, 0.0, jax.lax.add, window, (1,) * rank, padding)
+    def over(before, after):
+        def window_sum(v):
+            depth = v.shape[axis]
+            before_, after_ = min(before, max(depth - 1, 0)), min(after, max(depth - 1, 0))
+            if before_ + after_ == 0:
+                return v
+            window, padding = [1] * rank, [(0, 0)] * rank
+            window[axis], padding[axis] = before_ + after_ + 1, (before_, after_)
+            return jax.lax.reduce_window(v, 0.0, jax.lax.add, window, (1,) * rank, padding)
 
-    return window_sum
+        return window_sum
+
+    return over(params.before, params.after), over(params.after, params.before)
 
 
 def _wide(arrays):
@@ -220,18 +230,18 @@ def _call_jvp(target, params, primals, tangents):
     gradient's is gradient_of_gradient), written in JAX's own ops, so that JAX differentiates it again and transposes
     it for reverse mode."""
     out = _call(target, params, *primals)
-    window_sum = _window_sum(params, out.ndim)
+    windows = _window_sums(params, out.ndim)
     coefficients = (params.bias, params.alpha, params.beta)
     if target == _FORWARD:
         x, y = _wide([primals[0], out])
 
         def vector_jacobian(g):
-            return _formulas.gradient(window_sum, g, x, y, *coefficients)
+            return _formulas.gradient(*windows, g, x, y, *coefficients)
     else:
         dy, x, y = _wide(primals)
 
         def vector_jacobian(g):
-            return _formulas.gradient_of_gradient(window_sum, g, dy, x, y, *coefficients)
+            return _formulas.gradient_of_gradient(*windows, g, dy, x, y, *coefficients)
     wide = _wide(tangents)
     transposed = jax.linear_transpose(vector_jacobian, jax.ShapeDtypeStruct(out.shape, wide[0].dtype))
     (tangent,) = transposed(wide[0] if target == _FORWARD else tuple(wide))
@@ -264,29 +274,48 @@ def _as_input(name, value, default=jnp.float32):
     return array
 
 
-def _kernel_params(depth_radius, bias, alpha, beta, data_format):
-    if isinstance(depth_radius, jax.core.Tracer):
-        raise TypeError("depth_radius must be a static Python int: it sets the window, which the compiled program "
-                        "fixes (mark it static, e.g. jax.jit(f, static_argnames='depth_radius')), got a traced value")
-    return _Params(*_params.kernel_params(depth_radius, bias, alpha, beta, data_format))
+def _static(name, value):
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"{name} must be a static Python int: it sets the window, which the compiled program fixes "
+                        f"(mark it static, e.g. jax.jit(f, static_argnames='{name}')), got a traced value")
+
+
+def _kernel_params(x, depth_radius, bias, alpha, beta, data_format):
+    _static("depth_radius", depth_radius)
+    return _Params(*_params.kernel_params(depth_radius, bias, alpha, beta, data_format), x.ndim)
+
+
+def _convention_params(x, size, alpha, beta, k, convention):
+    _static("size", size)
+    return _Params(*_params.convention_params(size, alpha, beta, k, convention), x.ndim)
 
 
 def local_response_normalization(x, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
-    """LRN of a 4-D JAX array (NHWC, or NCHW with data_format="NCHW"); see `lrn_op.local_response_normalization`.
+    """LRN in TF's convention; see `lrn_op.local_response_normalization` for the math and the arguments. x has any
+    rank of 3 or more: channels last (data_format="NHWC": (N, ..., C)) or after the batch axis ("NCHW": (N, C, ...)).
 
     Differentiable to any order (jax.grad, jax.hessian): the first derivative runs lrn_op's kernel, higher ones
     JAX's own ops (at float64 under jax_enable_x64).
     """
-    return _lrn(_as_input("x", x), _kernel_params(depth_radius, bias, alpha, beta, data_format))
+    x = _as_input("x", x)
+    return _lrn(x, _kernel_params(x, depth_radius, bias, alpha, beta, data_format))
 
 
 def local_response_normalization_grad(dy, x, y, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, data_format="NHWC"):
     """The gradient with respect to x, given dy and y = LRN(x), as `lrn_op.local_response_normalization_grad`."""
-    params = _kernel_params(depth_radius, bias, alpha, beta, data_format)
     x = _as_input("x", x)
+    params = _kernel_params(x, depth_radius, bias, alpha, beta, data_format)
     dy, y = _as_input("dy", dy, x.dtype), _as_input("y", y, x.dtype)
     _coercion.match_x("x", x, dy=dy, y=y)
     return _call(_BACKWARD, params, dy, x, y)
+
+
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0, *, convention="torch"):
+    """LRN in PyTorch's or ONNX's convention over axis 1 of an (N, C, ...) array; see
+    `lrn_op.numpy.local_response_norm` for the math and the two windows. Differentiable to any order, as
+    `local_response_normalization`."""
+    x = _as_input("x", x)
+    return _lrn(x, _convention_params(x, size, alpha, beta, k, convention))
 
 
 def simd_path():

@@ -114,7 +114,7 @@ def _input(value, name, default=tf.float32):
         tensor = tf.convert_to_tensor(value, dtype=default, name=name)
     else:
         tensor = tf.convert_to_tensor(value, name=name)
-    _coercion.check_rank(name, None if tensor.shape.rank is None else tensor.shape)
+    _coercion.check_rank(name, None if tensor.shape.rank is None else tensor.shape, rank=4)
     return tensor
 
 

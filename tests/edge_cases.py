@@ -26,7 +26,8 @@ class Case:
     data_format: str = "NHWC"
     error: str = None  # "TypeError: message" where the case must raise
     front_ends: tuple = FRONT_ENDS
-    flush_to_zero: bool = None  # the caller's floating-point mode (torch.set_flush_denormal), for subnormal cases
+    flush_to_zero: bool = None  # the caller's flush-to-zero mode (fp_mode.py), for the subnormal cases
+    norm: dict = None  # local_response_norm's arguments (size, alpha, beta, k, convention) where it is the call
 
 
 def _row(kind):
@@ -80,10 +81,17 @@ def _cases():
     cases["complex64 tensor"] = Case(complex_row, ("tensor", np.ones((1, 2, 2, 5), np.complex64)),
                                      error=_error(complex_row), front_ends=frameworks)
     cases["complex64 numpy"] = Case(complex_row, np.ones((1, 2, 2, 5), np.complex64), error=_error(complex_row))
-    rank = "not 4-dimensional"
-    cases["rank 2"] = Case(rank, np.ones((2, 3), np.float32), error=_error(rank))
-    cases["rank 5"] = Case(rank, np.ones((1, 2, 2, 3, 1), np.float32),
-                           error=_error(rank, **{"(2, 3)": "(1, 2, 2, 3, 1)"}))
+    few = "fewer than 3 dimensions (numpy, JAX, PyTorch: any rank of 3 or more)"
+    others = ("numpy", "jax", "torch")
+    cases["rank 2"] = Case(few, np.ones((2, 3), np.float32), error=_error(few), front_ends=others)
+    cases["rank 3"] = Case(few, _data((2, 4, 7)), front_ends=others)
+    cases["rank 5 NCHW"] = Case(few, _data((2, 7, 2, 3, 4)), data_format="NCHW", front_ends=others)
+    cases["rank 5 gradient"] = Case(few, _data((2, 2, 3, 4, 7)), dy=_data((2, 2, 3, 4, 7), seed=1),
+                                    front_ends=others)
+    rank = "not 4-dimensional (TF, whose ops keep tf.nn.lrn's signature)"
+    cases["rank 2, TF"] = Case(rank, np.ones((2, 3), np.float32), error=_error(rank), front_ends=("tensorflow",))
+    cases["rank 5, TF"] = Case(rank, np.ones((1, 2, 2, 3, 1), np.float32),
+                               error=_error(rank, **{"(2, 3)": "(1, 2, 2, 3, 1)"}), front_ends=("tensorflow",))
     nonfinite = "NaN or Inf"
     for value, label in ((np.nan, "NaN"), (np.inf, "Inf"), (-np.inf, "-Inf")):
         x = _data((2, 3, 4, 9))
@@ -107,7 +115,7 @@ def _cases():
     byte_order = "numpy data in the other byte order ('>f4' on a little-endian machine)"
     other = ">" if np.little_endian else "<"
     cases["other byte order"] = Case(byte_order, _data((2, 3, 4, 7)).astype(other + "f4"))
-    cases["other byte order NCHW"] = Case(byte_order, _data((2, 7, 3, 4)).astype(other + "f8"), data_format="NCHW")
+    cases["other byte order NCHW"] = Case(byte_order, _data((2, 7, 3, 4)).astype(other + "f2"), data_format="NCHW")
     cases["other byte order gradient"] = Case(byte_order, _data((2, 3, 4, 7)).astype(other + "f4"),
                                               dy=_data((2, 3, 4, 7), seed=1).astype(other + "f4"))
     # x = 1e-30 is a normal float32, y = x / sqrt(bias) = 1e-40 a subnormal one: the floating-point mode decides it.
@@ -118,6 +126,19 @@ def _cases():
             cases[f"subnormal results, {size}, flush-to-zero {'on' if flush else 'off'}"] = Case(
                 subnormal, np.full(shape, 1e-30, np.float32), params={**PARAMS, "bias": 1e20, "alpha": 0.0,
                                                                          "beta": 0.5}, flush_to_zero=flush)
+    # PyTorch's and ONNX's conventions (local_response_norm): numpy and JAX take both, PyTorch its own.
+    norm = dict(size=4, alpha=0.5, beta=0.75, k=1.0)
+    floats_nchw = "float16, bfloat16, float32, float64"
+    cases["torch convention, size 4"] = Case(floats_nchw, _data((2, 7, 3, 4)), norm={**norm, "convention": "torch"},
+                                             front_ends=("numpy", "jax", "torch"))
+    cases["onnx convention, size 4, rank 3"] = Case(floats_nchw, _data((2, 7, 5)), norm={**norm, "convention": "onnx"},
+                                                    front_ends=("numpy", "jax"))
+    size_row = "size below 1, or not an integer (PyTorch's and ONNX's conventions)"
+    cases["size 0"] = Case(size_row, _data((2, 7, 3, 4)), norm={**norm, "size": 0, "convention": "torch"},
+                           error=_error(size_row), front_ends=("numpy", "jax", "torch"))
+    convention_row = "a convention other than 'torch' or 'onnx'"
+    cases["convention 'tf'"] = Case(convention_row, _data((2, 7, 3, 4)), norm={**norm, "convention": "tf"},
+                                    error=_error(convention_row), front_ends=("numpy", "jax"))
     device = "not on the CPU (PyTorch)"
     cases["meta device"] = Case(device, ("meta", np.ones((1, 2, 2, 4), np.float32)), error=_error(device),
                                 front_ends=("torch",))

@@ -14,6 +14,7 @@ if FRONT_END != "tensorflow":
     sys.modules["tensorflow"] = None  # the other front ends must not need it
 
 from edge_cases import CASES, FRONT_ENDS  # noqa: E402
+from fp_mode import set_flush_to_zero  # noqa: E402
 
 assert FRONT_END in FRONT_ENDS, FRONT_END
 
@@ -58,14 +59,17 @@ def native(value, to_native):
 
 def run(case, module, to_native, to_numpy):
     if case.flush_to_zero is not None:
-        import torch  # sets the calling thread's flush-to-zero and denormals-are-zero bits, as a PyTorch user would
-
-        torch.set_flush_denormal(case.flush_to_zero)
+        set_flush_to_zero(case.flush_to_zero)
         try:
             return run(replace(case, flush_to_zero=None), module, to_native, to_numpy)
         finally:
-            torch.set_flush_denormal(False)
+            set_flush_to_zero(False)
     x = native(case.x, to_native)
+    if case.norm is not None:
+        norm = dict(case.norm)
+        if FRONT_END == "torch":  # PyTorch's own convention, by its own signature
+            assert norm.pop("convention") == "torch"
+        return to_numpy(module.local_response_norm(x, **norm))
     params = dict(case.params, data_format=case.data_format)
     if case.dy is None:
         return to_numpy(module.local_response_normalization(x, **params))

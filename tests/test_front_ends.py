@@ -66,6 +66,12 @@ def tf_names(message):
 def expected_values(case):
     """The float64 reference for a case that computes."""
     x = np.asarray(case.x, np.float64)
+    if case.norm is not None:  # channels at axis 1
+        size = case.norm["size"]
+        before, after = (reference.torch_window if case.norm["convention"] == "torch" else reference.onnx_window)(size)
+        y = reference.lrn(np.moveaxis(x, 1, -1), before, case.norm["k"], case.norm["alpha"] / size,
+                          case.norm["beta"], after=after)
+        return np.moveaxis(y, -1, 1)
     nhwc = case.data_format == "NHWC"
     to_nhwc = (lambda a: a) if nhwc else (lambda a: np.moveaxis(a, 1, -1))
     back = (lambda a: a) if nhwc else (lambda a: np.moveaxis(a, -1, 1))

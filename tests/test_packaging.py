@@ -78,6 +78,9 @@ def test_demo_runs_from_outside_the_checkout(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0.07142857" in result.stdout and "0.04444445" in result.stdout
     assert result.stdout.count("(matches)") == 2 and "DIFFERS" not in result.stdout
+    # It fits a terminal of 100 columns, and TF's start-up lines (CPU features, oneDNN) stay quiet.
+    assert max(map(len, result.stdout.splitlines())) <= 100, result.stdout
+    assert "oneDNN" not in result.stderr and "cpu_feature_guard" not in result.stderr, result.stderr
     assert "they match" in result.stdout
     assert "fwd vs TF" in result.stdout
 

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import run_python
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
 COUNT_POOL_THREADS = """
 import glob
 def pool_threads():
@@ -101,7 +103,8 @@ def test_eight_concurrent_callers_get_the_same_bits():
 
 FLOATING_POINT_MODE = """
 import sys
-import numpy as np, torch
+import numpy as np
+from fp_mode import set_flush_to_zero
 from lrn_op import _lrn_numpy
 x = np.full((64, 64, 64, 16), 1e-30, np.float32)  # y = 1e-40: a float32 subnormal, which flush-to-zero makes 0
 params = _lrn_numpy.Params(2, 1e20, 0.0, 0.5)
@@ -109,17 +112,17 @@ def lrn(threads):
     out = np.full_like(x, -1.0)
     _lrn_numpy.forward(x, out, params, False, threads)
     return out
-torch.set_flush_denormal(sys.argv[1] == "flush")  # the mode the workers start under
+set_flush_to_zero(sys.argv[1] == "flush")  # the mode the workers start under
 lrn(0)
 for flush in (False, True):
-    torch.set_flush_denormal(flush)
+    set_flush_to_zero(flush)
     print(flush, *[np.unique(lrn(threads)).tolist() for threads in (1, 2, 0)])
 """
 
 
 @pytest.mark.parametrize("started_under", ["default", "flush"])
 def test_every_tile_runs_under_the_callers_floating_point_mode(started_under):
-    result = run_python(FLOATING_POINT_MODE, started_under)
+    result = run_python(FLOATING_POINT_MODE, started_under, env={"PYTHONPATH": HERE})
     assert result.returncode == 0, result.stderr[-2000:]
     subnormal = float(np.float32(1e-40))
     assert result.stdout.splitlines()[-2:] == [f"False {[subnormal]} {[subnormal]} {[subnormal]}",

@@ -70,12 +70,13 @@ def test_wheel_is_manylinux_2_27_reproducible_and_installs_in_a_fresh_venv(tmp_p
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    assert {"lrn_op/_lrn_ops.so", "lrn_op/_lrn_builtin_kernels.so", f"lrn_op/_lrn_numpy{suffix}",
-            "lrn_op/_build_info.py"} <= set(names)
+    assert {"lrn_op/_lrn_core.so", "lrn_op/_lrn_ops.so", "lrn_op/_lrn_builtin_kernels.so",
+            f"lrn_op/_lrn_numpy{suffix}", "lrn_op/_lrn_xla.so", "lrn_op/_build_info.py"} <= set(names)
     assert not any(n.startswith("tests/") or "/tests/" in n or n.endswith(".libs/") for n in names)
     assert not any(".libs/" in n for n in names), "auditwheel grafted a library in"
     assert "Requires-Dist: numpy" in metadata and "Provides-Extra: tensorflow-cpu" in metadata
-    assert "License-Expression: Apache-2.0" in metadata
+    assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata
+    assert "Requires-Python: >=3.10" in metadata
     tensorflow_requirements = [line for line in metadata.splitlines() if line.startswith("Requires-Dist: tensorflow")]
     assert tensorflow_requirements and all("extra ==" in line for line in tensorflow_requirements)
 

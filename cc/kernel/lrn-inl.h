@@ -86,13 +86,13 @@ inline void with_powers(Pass pass) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Forward:
-//   N_c = bias + alpha * sum_{|k - c| <= r} x_k^2
+// Forward, with the window [c - before, c + after]:
+//   N_c = bias + alpha * sum_{c - before <= k <= c + after} x_k^2
 //   y_c = x_c * N_c^-beta
 template <class T, BetaKind K>
 bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
   const int64_t depth = layout.depth;
-  const WindowPlan plan(depth, p.depth_radius);
+  const WindowPlan plan(depth, p.before, p.after);
   auto buffer = scratch(depth, 3);
   if (!plan.ok() || !buffer) return false;
   Lanes* xs = buffer.get();
@@ -118,17 +118,19 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
 }
 
 // Backward. With N_i as above and y_i = x_i N_i^-beta,
-//   dy_i/dx_j = [i == j] N_j^-beta - beta x_i N_i^(-beta-1) dN_i/dx_j,   dN_i/dx_j = 2 alpha x_j [|i - j| <= r]
+//   dy_i/dx_j = [i == j] N_j^-beta - beta x_i N_i^(-beta-1) dN_i/dx_j,
+//   dN_i/dx_j = 2 alpha x_j [i - before <= j <= i + after]
 // so for an upstream gradient g:
-//   dx_j = g_j N_j^-beta - 2 alpha beta x_j sum_{|i - j| <= r} g_i y_i / N_i
-// The sum is the same window sum as the forward one (the window is symmetric). As in TF's LRNGrad, y is the given
+//   dx_j = g_j N_j^-beta - 2 alpha beta x_j sum_{j - after <= i <= j + before} g_i y_i / N_i
+// The sum runs over the transposed window (WindowPlan::transposed_sum), which is the forward's own for a symmetric
+// one. As in TF's LRNGrad, y is the given
 // output_image, and N is recomputed from x: the gradient op's inputs are fixed (those of tf.raw_ops.LRNGrad), and
 // recomputing N costs one pass over data already in cache.
 template <class T, BetaKind K>
 bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
                     int64_t begin, int64_t end) {
   const int64_t depth = layout.depth;
-  const WindowPlan plan(depth, p.depth_radius);
+  const WindowPlan plan(depth, p.before, p.after);
   auto buffer = scratch(depth, 5);
   if (!plan.ok() || !buffer) return false;
   Lanes* xs = buffer.get();
@@ -163,7 +165,7 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
         vd block[kStripLanes];
         for (int64_t j = 0; j < count; ++j) {
           const int64_t c = c0 + j;
-          block[j] = input_gradient(direct[c].s[s], xs[c].s[s], plan.sum(pre, suf, c, s), coefficient);
+          block[j] = input_gradient(direct[c].s[s], xs[c].s[s], plan.transposed_sum(pre, suf, c, s), coefficient);
         }
         store_block(dx, pixels.strips[s], c0, count, block);
       }
@@ -178,11 +180,10 @@ template <class T, BetaKind K>
 bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
   const RowRuns runs(layout, p, 1, 1);
   if (!runs.ok()) return false;
-  const int64_t r = runs.radius();
   double* xs = runs.plain(0);
   double* squares = runs.padded(1, 0);
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
-    load_squares(x + first, size, r, xs, squares);
+    load_squares(x + first, size, runs.before(), xs, squares);
     with_powers<T, K>([&](auto& powers) {
       for (int64_t c = 0; c < size; c += kStripLanes) {
         const vd n = normaliser(p, runs.window(squares, c));
@@ -198,26 +199,27 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
                    int64_t begin, int64_t end) {
   const RowRuns runs(layout, p, 2, 2);
   if (!runs.ok()) return false;
-  const int64_t r = runs.radius();
+  const int64_t lead = runs.after();  // the terms' lead, for the transposed window
   double* xs = runs.plain(0);
   double* direct = runs.plain(1);
   double* squares = runs.padded(2, 0);
   double* terms = runs.padded(2, 1);
   const double coefficient = -2.0 * p.alpha * p.beta;
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
-    load_squares(x + first, size, r, xs, squares);
+    load_squares(x + first, size, runs.before(), xs, squares);
     with_powers<T, K>([&](auto& powers) {
       for (int64_t c = 0; c < size; c += kStripLanes) {
         const Powers n = powers(normaliser(p, runs.window(squares, c)), p.beta);
         const vd g = load_run(dy + first, c, size);
         store(direct + c, direct_gradient(g, n));
-        store(terms + r + c, gradient_term(g, load_run(y + first, c, size), n));
+        store(terms + lead + c, gradient_term(g, load_run(y + first, c, size), n));
       }
     });
     // The lanes past the run's end hold g y / N of zero padding, which may be 0 / 0: they must read as zero.
-    for (int64_t c = size; c < (size + kStripLanes - 1) / kStripLanes * kStripLanes; ++c) terms[r + c] = 0.0;
+    for (int64_t c = size; c < (size + kStripLanes - 1) / kStripLanes * kStripLanes; ++c) terms[lead + c] = 0.0;
     for (int64_t c = 0; c < size; c += kStripLanes) {
-      const vd gradient = input_gradient(load<vd>(direct + c), load<vd>(xs + c), runs.window(terms, c), coefficient);
+      const vd gradient =
+          input_gradient(load<vd>(direct + c), load<vd>(xs + c), runs.template window<true>(terms, c), coefficient);
       store_run(dx + first, c, size, gradient);
     }
   });

@@ -14,11 +14,11 @@ namespace lrn {
 namespace LRN_ISA {
 
 // ---------------------------------------------------------------------------------------------------------------
-// Rows: NHWC with a radius of at most kDirectRadius. The lanes run along the channels of the pixels, and each
-// window is added up directly from a zero-padded copy of its terms: 2r adds per vector, where a tile pays for two
-// transposes and the prefix / suffix passes. These sums never subtract either, so they keep the accuracy and the
-// NaN locality of WindowPlan's sums. The two paths cost the same near r = 5 or 6 (cc/kernel/PERFORMANCE.md), so
-// rows take r <= 6.
+// Rows: NHWC with a window of at most 2 kDirectRadius + 1 channels. The lanes run along the channels of the pixels,
+// and each window is added up directly from a zero-padded copy of its terms: one add per channel of the window per
+// vector, where a tile pays for two transposes and the prefix / suffix passes. These sums never subtract either, so
+// they keep the accuracy and the NaN locality of WindowPlan's sums. The two paths cost the same near a radius of 5 or
+// 6 (cc/kernel/PERFORMANCE.md), so rows take windows of up to 13 channels.
 //
 // A row shorter than one vector would leave most lanes idle, so rows shorter than kStripLanes are taken a tile
 // (kTileLanes rows, contiguous in memory) at a time as one run, and a mask per vector and offset keeps every window
@@ -34,7 +34,8 @@ constexpr int64_t kDirectRadius = 6;
 #endif
 
 inline bool use_rows(const Layout& layout, const Params& p) {
-  return layout.inner == 1 && effective_radius(p.depth_radius, layout.depth) <= kDirectRadius;
+  return layout.inner == 1 &&
+         effective_extent(p.before, layout.depth) + effective_extent(p.after, layout.depth) <= 2 * kDirectRadius;
 }
 
 // kStripLanes values of a run from index c, as doubles; values past `size` read as zero.
@@ -63,38 +64,38 @@ inline void store_run(T* run_typed, int64_t c, int64_t size, vd value) {
   }
 }
 
-// How a call cuts its rows into runs, and the scratch for one run.
+// How a call cuts its rows into runs, and the scratch for one run. A padded array holds term i of a run at
+// [lead + i], with zeros around: lead = before for the forward's window, after for the transposed one, so that
+// window() adds [c, c + width) of either.
 class RowRuns {
  public:
   RowRuns(const Layout& layout, const Params& p, int64_t plain, int64_t padded)
       : depth_(layout.depth),
-        radius_(effective_radius(p.depth_radius, layout.depth)),
+        before_(effective_extent(p.before, layout.depth)),
+        after_(effective_extent(p.after, layout.depth)),
+        width_(before_ + after_ + 1),
         rows_per_run_(layout.depth < kStripLanes ? kTileLanes : 1),
         size_(rows_per_run_ * depth_),
         padded_size_((size_ + kStripLanes - 1) / kStripLanes * kStripLanes) {
-    const int64_t masks = rows_per_run_ > 1 ? padded_size_ / kStripLanes * (2 * radius_ + 1) : 0;
-    const int64_t doubles = plain * padded_size_ + padded * (padded_size_ + 2 * radius_) + masks * kStripLanes;
+    // Masks for the forward window, and for the transposed one where it differs.
+    const int64_t mask_sets = rows_per_run_ > 1 ? (before_ == after_ ? 1 : 2) : 0;
+    const int64_t masks = padded_size_ / kStripLanes * width_;
+    const int64_t doubles =
+        plain * padded_size_ + padded * (padded_size_ + width_ - 1) + mask_sets * masks * kStripLanes;
     buffer_.reset(new (std::nothrow) double[static_cast<size_t>(doubles)]());
     if (!buffer_) return;
-    masks_ = reinterpret_cast<vq*>(buffer_.get() + plain * padded_size_ + padded * (padded_size_ + 2 * radius_));
-    // masks_[m * (2r + 1) + k]: lane l of vector m may add the term at offset k - r, i.e. that term is in its row.
-    for (int64_t m = 0; m < masks / (2 * radius_ + 1); ++m) {
-      for (int64_t k = 0; k <= 2 * radius_; ++k) {
-        vq mask{};
-        for (int64_t l = 0; l < kStripLanes; ++l) {
-          const int64_t channel = (m * kStripLanes + l) % depth_ + k - radius_;
-          mask[l] = channel >= 0 && channel < depth_ ? ~0ull : 0ull;
-        }
-        store(masks_ + m * (2 * radius_ + 1) + k, mask);
-      }
-    }
+    masks_ = reinterpret_cast<vq*>(buffer_.get() + plain * padded_size_ + padded * (padded_size_ + width_ - 1));
+    transposed_masks_ = mask_sets == 2 ? masks_ + masks : masks_;
+    if (mask_sets > 0) fill_masks(masks_, before_);
+    if (mask_sets > 1) fill_masks(transposed_masks_, after_);
   }
   bool ok() const { return buffer_ != nullptr; }
-  int64_t radius() const { return radius_; }
-  // Scratch arrays: `plain` ones of the padded run size first, then `padded` ones with r zeros either side.
+  int64_t before() const { return before_; }
+  int64_t after() const { return after_; }
+  // Scratch arrays: `plain` ones of the padded run size first, then `padded` ones with width - 1 zeros around.
   double* plain(int64_t i) const { return buffer_.get() + i * padded_size_; }
   double* padded(int64_t plain_arrays, int64_t i) const {
-    return buffer_.get() + plain_arrays * padded_size_ + i * (padded_size_ + 2 * radius_);
+    return buffer_.get() + plain_arrays * padded_size_ + i * (padded_size_ + width_ - 1);
   }
 
   // Calls body(first_element, size) for the runs of the tiles [begin, end).
@@ -107,13 +108,15 @@ class RowRuns {
     }
   }
 
-  // The window sums at values [c, c + kStripLanes) of a run, from padded[r + i] = term_i (zero past the run), added
-  // left to right. Like WindowPlan's, they never subtract. In runs of several rows the masks drop the terms of
-  // neighbouring rows: an AND, so even a NaN there stays out.
+  // The window sums at values [c, c + kStripLanes) of a run, from padded[lead + i] = term_i (zero past the run),
+  // added left to right: the forward's window, or with kTransposed the backward's. Like WindowPlan's, they never
+  // subtract. In runs of several rows the masks drop the terms of neighbouring rows: an AND, so even a NaN there
+  // stays out.
+  template <bool kTransposed = false>
   LRN_BASELINE_INLINE vd window(const double* padded, int64_t c) const {
-    const vq* mask = masks_ + c / kStripLanes * (2 * radius_ + 1);
+    const vq* mask = (kTransposed ? transposed_masks_ : masks_) + c / kStripLanes * width_;
     vd sum{};
-    for (int64_t k = 0; k <= 2 * radius_; ++k) {
+    for (int64_t k = 0; k < width_; ++k) {
       const vd term = load<vd>(padded + c + k);
       sum += rows_per_run_ > 1 ? (vd)((vq)term & load<vq>(mask + k)) : term;
     }
@@ -121,18 +124,33 @@ class RowRuns {
   }
 
  private:
-  int64_t depth_, radius_, rows_per_run_, size_, padded_size_;
+  // masks[m * width + k]: lane l of vector m may add the term at offset k - lead, i.e. that term is in its row.
+  void fill_masks(vq* masks, int64_t lead) const {
+    for (int64_t m = 0; m < padded_size_ / kStripLanes; ++m) {
+      for (int64_t k = 0; k < width_; ++k) {
+        vq mask{};
+        for (int64_t l = 0; l < kStripLanes; ++l) {
+          const int64_t channel = (m * kStripLanes + l) % depth_ + k - lead;
+          mask[l] = channel >= 0 && channel < depth_ ? ~0ull : 0ull;
+        }
+        store(masks + m * width_ + k, mask);
+      }
+    }
+  }
+
+  int64_t depth_, before_, after_, width_, rows_per_run_, size_, padded_size_;
   std::unique_ptr<double[]> buffer_;
   vq* masks_ = nullptr;
+  vq* transposed_masks_ = nullptr;
 };
 
-// x into xs and x^2 into the padded squares, for one run.
+// x into xs and x^2 into the padded squares (term i at [lead + i]), for one run.
 template <class T>
-inline void load_squares(const T* x, int64_t size, int64_t r, double* xs, double* squares) {
+inline void load_squares(const T* x, int64_t size, int64_t lead, double* xs, double* squares) {
   for (int64_t c = 0; c < size; c += kStripLanes) {
     const vd v = load_run(x, c, size);
     store(xs + c, v);
-    store(squares + r + c, v * v);
+    store(squares + lead + c, v * v);
   }
 }
 

@@ -1,4 +1,4 @@
-// The window sums of the tile path: WindowPlan, three adds per element whatever the radius. The row path's direct
+// The window sums of the tile path: WindowPlan, three adds per element whatever the window's size. The row path's direct
 // sum (2r adds per vector) is RowRuns::window in rows-inl.h, inside the class because GCC compiles the row backward
 // pass markedly slower when it is a free function (cc/kernel/PERFORMANCE.md).
 #pragma once
@@ -24,35 +24,34 @@ struct Lanes {
 // ---------------------------------------------------------------------------------------------------------------
 // The window sum, shared by forward and backward.
 //
-// van Herk / Gil-Werman: cut the channels into blocks of w = 2r + 1. A window [c - r, c + r] (clipped to the
-// tensor) spans at most two blocks and is the suffix sum (within its block) at its first channel plus the prefix
-// sum (within its block) at its last. Nothing is ever subtracted, so
-//   - the cost is three adds per element, whatever r is;
+// van Herk / Gil-Werman: cut the channels into blocks of w = before + after + 1. A window [c - before, c + after]
+// (clipped to the tensor) spans at most two blocks and is the suffix sum (within its block) at its first channel plus
+// the prefix sum (within its block) at its last. Nothing is ever subtracted, so
+//   - the cost is three adds per element, whatever the window's size;
 //   - a large value that leaves the window cannot wipe out the small ones still in it, as it does in a running
 //     add-the-new, subtract-the-old sum;
 //   - a NaN or Inf reaches exactly the windows that contain it.
 //
-// The plan says, for every channel, which suffix and which prefix make up its window; it depends only on depth and
-// radius, so it is made once per call. Index `depth` names a zero entry: the windows that lie in one block need
-// only one of the two terms.
-// A radius of depth - 1 already covers every channel: wider ones are cut to it.
-inline int64_t effective_radius(int64_t radius, int64_t depth) { return radius < depth ? radius : depth - 1; }
+// The backward pass sums over the transposed window: channel c gathers the terms of every channel whose window holds
+// c, which is [c - after, c + before]. It has the same width, so the same blocks, prefixes and suffixes serve it.
+//
+// The plan says, for every channel, which suffix and which prefix make up its window and its transposed window; it
+// depends only on the depth and the extents, so it is made once per call. Index `depth` names a zero entry: the
+// windows that lie in one block need only one of the two terms.
+// An extent of depth - 1 already reaches every channel: longer ones are cut to it.
+inline int64_t effective_extent(int64_t extent, int64_t depth) { return extent < depth ? extent : depth - 1; }
 
 class WindowPlan {
  public:
-  WindowPlan(int64_t depth, int64_t radius)
+  WindowPlan(int64_t depth, int64_t before, int64_t after)
       : depth_(depth),
-        width_(2 * effective_radius(radius, depth) + 1),
-        terms_(new (std::nothrow) int64_t[static_cast<size_t>(2 * depth)]) {
+        width_(effective_extent(before, depth) + effective_extent(after, depth) + 1),
+        terms_(new (std::nothrow) int64_t[static_cast<size_t>(4 * depth)]) {
     if (!terms_) return;
-    const int64_t r = (width_ - 1) / 2;
+    const int64_t b = effective_extent(before, depth), a = effective_extent(after, depth);
     for (int64_t c = 0; c < depth; ++c) {
-      const int64_t first = c > r ? c - r : 0;
-      const int64_t last = c + r < depth ? c + r : depth - 1;
-      const int64_t block_start = first - first % width_;
-      const bool one_block = last < block_start + width_;  // it starts a block, or the tensor's end cuts it short
-      suffix_term(c) = one_block && first == block_start ? depth : first;
-      prefix_term(c) = one_block && first != block_start ? depth : last;
+      plan(c - b, c + a, &terms_[4 * c]);
+      plan(c - a, c + b, &terms_[4 * c + 2]);
     }
   }
   bool ok() const { return terms_ != nullptr; }
@@ -80,15 +79,24 @@ class WindowPlan {
     }
   }
 
+  // The sum over channel c's window, or (transposed) over the channels whose windows hold c.
   vd sum(const Lanes* pre, const Lanes* suf, int64_t c, int64_t s) const {
-    return suf[suffix_term(c)].s[s] + pre[prefix_term(c)].s[s];
+    return suf[terms_[4 * c]].s[s] + pre[terms_[4 * c + 1]].s[s];
+  }
+  vd transposed_sum(const Lanes* pre, const Lanes* suf, int64_t c, int64_t s) const {
+    return suf[terms_[4 * c + 2]].s[s] + pre[terms_[4 * c + 3]].s[s];
   }
 
  private:
-  int64_t& suffix_term(int64_t c) { return terms_[2 * c]; }
-  int64_t& prefix_term(int64_t c) { return terms_[2 * c + 1]; }
-  int64_t suffix_term(int64_t c) const { return terms_[2 * c]; }
-  int64_t prefix_term(int64_t c) const { return terms_[2 * c + 1]; }
+  // The suffix and prefix terms of the window [first, last], clipped to the tensor.
+  void plan(int64_t first, int64_t last, int64_t* terms) const {
+    first = first > 0 ? first : 0;
+    last = last < depth_ ? last : depth_ - 1;
+    const int64_t block_start = first - first % width_;
+    const bool one_block = last < block_start + width_;  // it starts a block, or the tensor's end cuts it short
+    terms[0] = one_block && first == block_start ? depth_ : first;
+    terms[1] = one_block && first != block_start ? depth_ : last;
+  }
 
   int64_t depth_;
   int64_t width_;

@@ -52,9 +52,9 @@ def _backends_main(args):
         print(json.dumps(backends.measure(args.backend, cases, args.runs, args.warmup)))
         return
     results = {}
-    for backend in ("jax", "torch"):
+    for backend in backends.ROWS:
         results.update(bench_process("--backend", False, args.runs, args.warmup, f"the {backend} process",
-                                     extra=[backend], KERAS_BACKEND=backend))
+                                     extra=[backend], KERAS_BACKEND=backend.split("-")[0]))
     print(f"lrn_op {lrn_op.__version__} under JAX and PyTorch, each in a process of its own on {os.cpu_count()} "
           f"cores; milliseconds, median of {args.runs} runs [min-max]")
     print(backends.format_table(results))

@@ -6,6 +6,9 @@ those frameworks offer for LRN, each backend in a process of its own (`--backend
   torch  lrn_op.torch against torch.nn.LocalResponseNorm with the matching parameters (lrn_op.convert.from_torch
          read the other way round), NCHW, PyTorch's layout: once contiguous (PyTorch's default), once stored
          channels_last (torch.channels_last), which lrn_op reads as NHWC; copy: Tensor.clone.
+  torch-replaced  torch.nn.LocalResponseNorm itself after lrn_op.torch.replace_builtin(), against PyTorch's own
+         code for it, in a process of its own (the replacement lasts for the process): what a model that holds
+         nn.LocalResponseNorm gains without an edit.
 
 Forward+backward is the gradient of sum(y * dy) with respect to x: forward, then the backward pass.
 """
@@ -20,7 +23,8 @@ CASE_NAMES = ("AlexNet LRN1", "TF defaults")
 # The rows of each backend's process: (label, what lrn_op is timed against, memory format).
 ROWS = {"jax": [("jax", "keras.ops composite, jax.jit", None)],
         "torch": [("torch", "torch.nn.LocalResponseNorm", "contiguous_format"),
-                  ("torch channels_last", "torch.nn.LocalResponseNorm", "channels_last")]}
+                  ("torch channels_last", "torch.nn.LocalResponseNorm", "channels_last")],
+        "torch-replaced": [("nn.LocalResponseNorm after replace_builtin()", "PyTorch's own", "contiguous_format")]}
 
 
 def keras_composite(t, depth_radius, bias, alpha, beta):
@@ -65,19 +69,28 @@ def _jax_variants(case, x, dy, memory_format):
     return {key: (lambda fn=fn, args=args: fn(*args).block_until_ready()) for key, (fn, args) in calls.items()}
 
 
-def _torch_variants(case, x, dy, memory_format):
+def _torch_variants(case, x, dy, memory_format, replaced=False):
     import torch
 
     import lrn_op.torch
 
     params = case.params()
     module = torch_module(**params)
+    if replaced:
+        lrn_op.torch.replace_builtin()
     memory_format = getattr(torch, memory_format)
     x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).contiguous(memory_format=memory_format)
     dy = torch.from_numpy(np.ascontiguousarray(dy.transpose(0, 3, 1, 2))).contiguous(memory_format=memory_format)
 
     def ours(t):
+        if replaced:
+            return module(t)
         return lrn_op.torch.local_response_normalization(t, **params, data_format="NCHW")
+
+    def theirs(t):
+        if replaced:  # PyTorch's own code, kept aside by lrn_op.torch before the replacement
+            return lrn_op.torch._torch_local_response_norm(t, module.size, module.alpha, module.beta, module.k)
+        return module(t)
 
     def forward_backward(fn):
         def run():
@@ -86,8 +99,8 @@ def _torch_variants(case, x, dy, memory_format):
         return run
 
     # x needs no gradient, so the forward columns record no autograd graph.
-    return {"ours_fwd": lambda: ours(x), "theirs_fwd": lambda: module(x), "copy": lambda: x.clone(),
-            "ours_fwdbwd": forward_backward(ours), "theirs_fwdbwd": forward_backward(module)}
+    return {"ours_fwd": lambda: ours(x), "theirs_fwd": lambda: theirs(x), "copy": lambda: x.clone(),
+            "ours_fwdbwd": forward_backward(ours), "theirs_fwdbwd": forward_backward(theirs)}
 
 
 def measure(backend, cases, runs, warmup):
@@ -98,7 +111,10 @@ def measure(backend, cases, runs, warmup):
             rng = np.random.default_rng(0)
             x = rng.standard_normal(case.shape).astype(np.float32)
             dy = rng.standard_normal(case.shape).astype(np.float32)
-            variants = (_jax_variants if backend == "jax" else _torch_variants)(case, x, dy, memory_format)
+            if backend == "jax":
+                variants = _jax_variants(case, x, dy, memory_format)
+            else:
+                variants = _torch_variants(case, x, dy, memory_format, replaced=backend == "torch-replaced")
             samples = interleaved_samples(variants, runs, warmup)
             results.setdefault(label, {})[case.name] = {key: [statistics.median(v), min(v), max(v)]
                                                         for key, v in samples.items()}

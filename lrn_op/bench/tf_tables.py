@@ -141,8 +141,8 @@ def format_model_table(rows):
 
 
 def format_table(rows, full=True, spread=True):
-    """One line per case: medians with [min-max] beside them (medians alone without `spread`, and no shape, so that
-    the demo's table fits 100 columns), and the ratios. A case TF cannot run has "-" in TF's columns and stays out of
+    """One line per case: medians with [min-max] beside them, and the ratios (without `spread`: the medians alone and
+    the ratios to TF, so that the demo's table fits 100 columns). A case TF cannot run has "-" in TF's columns and stays out of
     the "vs TF" geomeans."""
     header = ["case", "shape", "copy ms", "fwd ms", "TF fwd ms", "fwd vs TF", "fwd/copy"]
     if full:
@@ -176,7 +176,8 @@ def format_table(rows, full=True, spread=True):
                     f"{geomean(r.ms['ours_fwdbwd'] / (3 * r.ms['copy']) for r in rows):.2f}"]
     lines.append(summary)
     if not spread:
-        lines = [line[:1] + line[2:] for line in lines]
+        kept = [i for i, name in enumerate(header) if name not in ("shape", "copy ms", "fwd/copy", "fwd+bwd/3 copies")]
+        lines = [[line[i] for i in kept] for line in lines]
     return layout(lines)
 
 

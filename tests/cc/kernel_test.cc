@@ -73,7 +73,7 @@ lrn::f16 encode<lrn::f16>(double v) {  // exact for the multiples of 1/8 used he
 
 struct Case {
   int64_t dims[4];
-  int64_t radius;
+  int64_t before, after;
   double beta;
   bool channels_first;
 };
@@ -91,8 +91,7 @@ void reference(const lrn::Layout& l, const lrn::Params& p, const std::vector<dou
       std::vector<double> n(l.depth), t(l.depth);
       for (int64_t c = 0; c < l.depth; ++c) {
         double sum = 0;
-        for (int64_t k = std::max<int64_t>(0, c - p.depth_radius); k <= std::min(l.depth - 1, c + p.depth_radius);
-             ++k) {
+        for (int64_t k = std::max<int64_t>(0, c - p.before); k <= std::min(l.depth - 1, c + p.after); ++k) {
           sum += x[index(l, o, k, i)] * x[index(l, o, k, i)];
         }
         n[c] = p.bias + p.alpha * sum;
@@ -101,8 +100,8 @@ void reference(const lrn::Layout& l, const lrn::Params& p, const std::vector<dou
       }
       for (int64_t c = 0; c < l.depth; ++c) {
         double sum = 0;
-        for (int64_t k = std::max<int64_t>(0, c - p.depth_radius); k <= std::min(l.depth - 1, c + p.depth_radius);
-             ++k) {
+        // The channels k whose windows [k - before, k + after] hold c.
+        for (int64_t k = std::max<int64_t>(0, c - p.after); k <= std::min(l.depth - 1, c + p.before); ++k) {
           sum += t[k];
         }
         dx[index(l, o, c, i)] = dy[index(l, o, c, i)] * std::pow(n[c], -p.beta) -
@@ -124,27 +123,33 @@ double smallest_normal(lrn::f16) { return std::ldexp(1.0, -14); }
 void expect(bool ok, const char* what, const char* type, const Case& k) {
   if (ok) return;
   ++failures;
-  std::printf("FAIL %s [%s] dims %lld %lld %lld %lld radius %lld beta %g %s\n", what, type, (long long)k.dims[0],
-              (long long)k.dims[1], (long long)k.dims[2], (long long)k.dims[3], (long long)k.radius, k.beta,
-              k.channels_first ? "NCHW" : "NHWC");
+  std::printf("FAIL %s [%s] dims %lld %lld %lld %lld window (%lld, %lld) beta %g %s\n", what, type,
+              (long long)k.dims[0], (long long)k.dims[1], (long long)k.dims[2], (long long)k.dims[3],
+              (long long)k.before, (long long)k.after, k.beta, k.channels_first ? "NCHW" : "NHWC");
 }
 
 template <class T>
 void run(const char* type, double tolerance, double gradient_tolerance) {
   const Case cases[] = {
-      {{2, 3, 4, 40}, 2, 0.75, false},  {{2, 3, 4, 40}, 2, 0.6, true},  {{3, 5, 7, 5}, 2, 0.5, false},
-      {{1, 2, 3, 29}, 9, 1.0, false},   {{2, 3, 3, 17}, 40, 1.3, true}, {{1, 1, 37, 3}, 1, 0.75, false},
-      {{2, 2, 2, 12}, 0, 2.1, false},   {{1, 4, 5, 1}, 3, 0.75, true},  {{5, 1, 1, 9}, 6, 0.01, false},
-      {{1, 1, 1, 70}, 7, 3.0, false},
-      // Wide NHWC windows, transposed onto the tile path: a window across blocks of 2r + 1, one cut to the depth.
-      {{2, 3, 2, 100}, 20, 0.75, false}, {{1, 2, 2, 64}, 200, 0.5, false}, {{3, 1, 2, 35}, 16, 1.0, false},
+      {{2, 3, 4, 40}, 2, 2, 0.75, false},  {{2, 3, 4, 40}, 2, 2, 0.6, true},  {{3, 5, 7, 5}, 2, 2, 0.5, false},
+      {{1, 2, 3, 29}, 9, 9, 1.0, false},   {{2, 3, 3, 17}, 40, 40, 1.3, true}, {{1, 1, 37, 3}, 1, 1, 0.75, false},
+      {{2, 2, 2, 12}, 0, 0, 2.1, false},   {{1, 4, 5, 1}, 3, 3, 0.75, true},  {{5, 1, 1, 9}, 6, 6, 0.01, false},
+      {{1, 1, 1, 70}, 7, 7, 3.0, false},
+      // Wide NHWC windows, transposed onto the tile path: a window across blocks, one cut to the depth.
+      {{2, 3, 2, 100}, 20, 20, 0.75, false}, {{1, 2, 2, 64}, 200, 200, 0.5, false}, {{3, 1, 2, 35}, 16, 16, 1.0, false},
+      // Windows of two extents: PyTorch's even sizes (n/2 before, n/2 - 1 after), ONNX's (n/2 - 1, n/2), on the
+      // rows (short rows sharing a vector too) and on the tiles, both layouts, and one extent past the depth.
+      {{2, 3, 4, 40}, 1, 0, 0.75, false},  {{2, 3, 4, 40}, 0, 1, 0.75, true},  {{1, 1, 37, 3}, 2, 1, 0.75, false},
+      {{1, 1, 37, 5}, 1, 2, 1.0, false},   {{3, 5, 7, 5}, 3, 2, 0.5, true},    {{1, 2, 3, 29}, 4, 3, 1.3, false},
+      {{2, 3, 2, 100}, 20, 5, 0.75, false}, {{2, 3, 3, 17}, 3, 9, 0.6, true},  {{1, 2, 2, 64}, 100, 2, 0.5, false},
+      {{1, 1, 1, 70}, 0, 12, 2.1, false},
   };
   std::mt19937 random(42);
   std::uniform_int_distribution<int> eighths(-32, 32);
   double worst = 0;
   for (const Case& k : cases) {
-    const lrn::Layout layout = lrn::layout_of(k.dims, k.channels_first);
-    const lrn::Params params{k.radius, 1.0, 0.3, k.beta};
+    const lrn::Layout layout = lrn::layout_of(k.dims, 4, k.channels_first);
+    const lrn::Params params{k.before, k.after, 1.0, 0.3, k.beta};
     const int64_t count = k.dims[0] * k.dims[1] * k.dims[2] * k.dims[3];
     const int64_t tiles = lrn::num_tiles(layout);
     std::vector<double> x(count), dy(count), y_ref(count), dx_ref(count);
@@ -187,7 +192,7 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       for (int64_t o = 0; o < layout.outer; ++o) {
         for (int64_t c = 0; c < layout.depth; ++c) {
           for (int64_t i = 0; i < layout.inner; ++i) {
-            const bool reached = o == 0 && i == 0 && std::llabs(c - channel) <= k.radius;
+            const bool reached = o == 0 && i == 0 && c - k.before <= channel && channel <= c + k.after;
             expect(std::isnan(decode(out[index(layout, o, c, i)])) == reached, "NaN locality", type, k);
           }
         }
@@ -233,7 +238,7 @@ void decimals_read_as_from_chars_reads_them() {
   auto check = [&](const char* mode) {
     for (size_t i = 0; i < numbers.size(); ++i) {
       const float rounded = static_cast<float>(expected[i].value);
-      lrn::Params params{2, 0.0, 0.0, 0.0};
+      lrn::Params params{2, 2, 0.0, 0.0, 0.0};
       const std::string& number = numbers[i];
       const std::string problem =
           lrn::parse_exact_params(number + " " + number + " " + number, rounded, rounded, rounded, &params);
@@ -278,7 +283,7 @@ void expect_status(const lrn::Request& request, lrn::Code code, const std::strin
 }
 
 void entry_checks_and_threads() {
-  const lrn::Params params{2, 1.0, 1e-2, 0.75};
+  const lrn::Params params{2, 2, 1.0, 1e-2, 0.75};
   int empty_cases = 0;
   for (int zero_axis = 0; zero_axis < 4; ++zero_axis) {
     for (int64_t size : {int64_t{3}, int64_t{4096}}) {  // small, and large enough to split over threads
@@ -307,11 +312,17 @@ void entry_checks_and_threads() {
   request.out = operand("out", dims, out.data());
   expect_status(request, lrn::Code::kOk, "", "a valid request");
   lrn::Request bad = request;
-  bad.params.depth_radius = -1;
-  expect_status(bad, lrn::Code::kInvalidArgument, "depth_radius must be non-negative, got -1", "a negative radius");
+  bad.params.before = -1;
+  expect_status(bad, lrn::Code::kInvalidArgument, "the window's extent before must be non-negative, got -1",
+                "a negative extent");
   bad = request;
+  bad.y.dims = {2, 3};
+  expect_status(bad, lrn::Code::kInvalidArgument,
+                "y must be at least 3-dimensional (N, C, ...) or (N, ..., C), got shape (2, 3)", "rank 2");
+  bad = request;
+  bad.rank = 4;
   bad.y.dims = {2, 3, 4};
-  expect_status(bad, lrn::Code::kInvalidArgument, "y must be 4-dimensional, got shape (2, 3, 4)", "rank 3");
+  expect_status(bad, lrn::Code::kInvalidArgument, "y must be 4-dimensional, got shape (2, 3, 4)", "rank 3 for TF");
   bad = request;
   bad.dy.dims = {2, 3, 4, 6};
   expect_status(bad, lrn::Code::kInvalidArgument, "dy must have the shape of x, (2, 3, 4, 5), got (2, 3, 4, 6)",
@@ -327,6 +338,24 @@ void entry_checks_and_threads() {
   bad = request;
   bad.out.data = nullptr;
   expect_status(bad, lrn::Code::kInternal, "no memory for out", "a missing buffer");
+
+  // Any rank of 3 or more: (N, C, D, H, W) is (N, C, D * H, W), and (N, L, C) is (N * L, 1, 1, C), to the bit.
+  {
+    std::vector<float> values(2 * 5 * 3 * 4 * 6), merged(values.size()), ranked(values.size());
+    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 17) / 4.0f - 2.0f;
+    for (bool channels_first : {true, false}) {
+      const std::vector<int64_t> five = {2, 5, 3, 4, 6}, three = {2, 60, 6};
+      const std::vector<int64_t> four = channels_first ? std::vector<int64_t>{2, 5, 12, 6}
+                                                       : std::vector<int64_t>{120, 1, 1, 6};
+      lrn::Request call{lrn::Direction::kForward, lrn::Params{1, 2, 1.0, 0.1, 0.75}, channels_first};
+      call.x = operand("x", four, values.data());
+      call.out = operand("out", four, merged.data());
+      expect(lrn::compute(call).ok(), "rank 4", "float32", Case{});
+      call.x.dims = call.out.dims = channels_first ? five : three;
+      call.out.data = ranked.data();
+      expect(lrn::compute(call).ok() && ranked == merged, channels_first ? "rank 5" : "rank 3", "float32", Case{});
+    }
+  }
 
   // The same bits for any thread count, and from eight callers at once (they share the pool's workers).
   std::mt19937 random(11);
@@ -353,7 +382,7 @@ void entry_checks_and_threads() {
   for (int k = 0; k < 8; ++k) callers.emplace_back([&, k] { ok[k] = run_with(0, &results[k]); });
   for (auto& caller : callers) caller.join();
   for (int k = 0; k < 8; ++k) expect(ok[k] && results[k] == one, "concurrent callers", "float32", Case{});
-  std::printf("entry: %d empty cases, 6 refusals, thread counts 1 to 8 and 8 concurrent callers bit-identical\n",
+  std::printf("entry: %d empty cases, 7 refusals, thread counts 1 to 8 and 8 concurrent callers bit-identical\n",
               empty_cases);
 }
 
@@ -421,7 +450,7 @@ void pool_behaviour() {
   const std::vector<float> x(64 * 64 * 64 * 16, 1e-30f);
   auto run_under = [&](lrn::FpControl mode, int threads) {
     std::vector<float> y(x.size(), -1.0f);
-    lrn::Request request{lrn::Direction::kForward, lrn::Params{2, 1e20, 0.0, 0.5}, false};
+    lrn::Request request{lrn::Direction::kForward, lrn::Params{2, 2, 1e20, 0.0, 0.5}, false};
     request.x = operand("x", dims, x.data());
     request.out = operand("out", dims, y.data());
     request.threads.max_threads = threads;

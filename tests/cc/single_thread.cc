@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
   const int64_t radius = argc > 5 ? std::atoll(argv[5]) : 2;
   const double beta = argc > 6 ? std::atof(argv[6]) : 0.75;
   const bool channels_first = argc > 7 && std::strcmp(argv[7], "nchw") == 0;
-  const lrn::Layout layout = lrn::layout_of(dims, channels_first);
-  const lrn::Params params{radius, 2.0, 1e-4, beta};
+  const lrn::Layout layout = lrn::layout_of(dims, 4, channels_first);
+  const lrn::Params params{radius, radius, 2.0, 1e-4, beta};
   const int64_t count = dims[0] * dims[1] * dims[2] * dims[3], tiles = lrn::num_tiles(layout);
 
   std::mt19937 random(0);
