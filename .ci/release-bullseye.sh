@@ -53,8 +53,10 @@ in_chroot ldd --version | sed -n 1p
 
 rm -rf "$root/work" && mkdir -p "$root/work"
 cp "$wheel" "$root/work/"
-# The tests, and what they read: the README's examples and pytest's configuration.
-git -C "$project" archive "$commit" tests README.md pyproject.toml | tar -x -C "$root/work"
+# The commit's whole tree: the tests and everything they read (README.md, pyproject.toml, examples/, docs/,
+# mkdocs.yml, the sources the docs include). The tests import the installed wheel, never the tree's lrn_op/
+# (tests/conftest.py).
+git -C "$project" archive "$commit" | tar -x -C "$root/work"
 in_chroot /usr/local/python3.11/bin/python3.11 -m venv /work/venv
 in_chroot /work/venv/bin/pip install -q "/work/$(basename "$wheel")[test]"
 in_chroot sh -c 'cd /tmp && /work/venv/bin/python -m lrn_op'

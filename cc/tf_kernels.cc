@@ -68,7 +68,12 @@ void* CreateKernel(TF_OpKernelConstruction* ctx) {
   int64_t depth_radius = 0;
   TF_OpKernelConstruction_GetAttrInt64(ctx, "depth_radius", &depth_radius, status.get());
   if (Failed(ctx, status)) return nullptr;
-  kernel->params.before = kernel->params.after = depth_radius;  // TF's window is symmetric
+  // TF's window is symmetric; the OpDef already refuses a negative radius.
+  if (depth_radius > 0x7fffffff) {
+    Fail(ctx, "depth_radius must be less than 2**31, got " + std::to_string(depth_radius));
+    return nullptr;
+  }
+  kernel->params.before = kernel->params.after = depth_radius;
   const std::pair<const char*, float*> floats[] = {{"bias", &bias}, {"alpha", &alpha}, {"beta", &beta}};
   for (const auto& [name, value] : floats) {
     TF_OpKernelConstruction_GetAttrFloat(ctx, name, value, status.get());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -21,6 +22,31 @@ namespace {
 
 using Body = std::function<void(int64_t, int64_t)>;
 
+// How long a worker that ran out of work, and a caller waiting for its workers, poll before they sleep on a
+// condition variable: long enough to cover the gap between two calls of a layer-by-layer model, or a worker's last
+// chunk, so that neither pays a futex wake-up (tens of microseconds) on the next call; short enough that an idle
+// pool costs nothing measurable (cc/kernel/PERFORMANCE.md).
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+inline void relax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+// Polls done() for up to kSpin; true if it came true.
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > deadline) return false;
+    relax();
+  }
+}
+
 // True on a thread while it runs a call's chunks (a worker always): a call made from inside a chunk runs on that
 // thread alone, since the threads that could help are the ones already busy with the outer call.
 thread_local bool inside_pool = false;
@@ -35,6 +61,7 @@ struct Job {
   int64_t chunks;
   FpControl control = fp_control();  // the caller's floating-point mode, under which every chunk runs
   std::atomic<int64_t> next{0};
+  std::atomic<bool> complete{false};  // every chunk recorded and no worker inside: set under Pool::mutex_
   // Under Pool::mutex_:
   int64_t finished = 0;
   int users = 0;  // workers inside run_chunks()
@@ -59,6 +86,7 @@ struct Job {
   void record(int64_t ran, const std::exception_ptr& failure) {
     finished += ran;
     if (failure && !error) error = failure;
+    if (finished == chunks && users == 0) complete.store(true, std::memory_order_release);
   }
 };
 
@@ -80,14 +108,20 @@ class Pool {
       return body(0, count);
     }
     jobs_.push_back(&job);
-    ++generation_;
-    wake_.notify_all();
+    generation_.fetch_add(1, std::memory_order_release);
+    if (sleeping_ > 0) wake_.notify_all();  // spinning workers see the generation change by themselves
     lock.unlock();
     std::exception_ptr failure;
     const int64_t ran = job.run_chunks(&failure);  // on the caller's own thread, in its own mode
     lock.lock();
     job.record(ran, failure);
-    done_.wait(lock, [&] { return job.finished == job.chunks && job.users == 0; });
+    lock.unlock();
+    if (!spin_until([&] { return job.complete.load(std::memory_order_acquire); })) {
+      lock.lock();
+      done_.wait(lock, [&] { return job.complete.load(std::memory_order_acquire); });
+      lock.unlock();
+    }
+    lock.lock();
     jobs_.erase(std::find(jobs_.begin(), jobs_.end(), &job));
     lock.unlock();
     if (job.error) std::rethrow_exception(job.error);
@@ -100,7 +134,7 @@ class Pool {
   int start_workers(int wanted) {
     while (static_cast<int>(workers_.size()) < wanted) {
       try {
-        workers_.emplace_back([this, seen = generation_] {
+        workers_.emplace_back([this, seen = generation_.load(std::memory_order_relaxed)] {
           pthread_setname_np(pthread_self(), "lrn_op pool");  // as tests and `top -H` see it
           serve(seen);
         });
@@ -122,8 +156,16 @@ class Pool {
     inside_pool = true;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      const auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+      lock.unlock();
+      const bool early = spin_until(posted);
+      lock.lock();
+      if (!early) {
+        ++sleeping_;
+        wake_.wait(lock, posted);
+        --sleeping_;
+      }
+      seen = generation_.load(std::memory_order_relaxed);
       for (Job* job = oldest_with_chunks_left(); job != nullptr; job = oldest_with_chunks_left()) {
         ++job->users;
         lock.unlock();
@@ -134,8 +176,8 @@ class Pool {
           ran = job->run_chunks(&failure);
         }
         lock.lock();
-        job->record(ran, failure);
         --job->users;
+        job->record(ran, failure);
         done_.notify_all();
       }
     }
@@ -144,7 +186,8 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::vector<Job*> jobs_;  // posted and not yet finished, oldest first
-  uint64_t generation_ = 0;  // bumped at every post
+  std::atomic<uint64_t> generation_{0};  // bumped at every post, under mutex_; read by spinning workers without it
+  int sleeping_ = 0;  // workers waiting on wake_
   std::vector<std::thread> workers_;  // parked for the life of the process, never joined
 };
 

@@ -13,3 +13,8 @@ dx = lrn_op.numpy.local_response_normalization_grad(dy, x, y, depth_radius=2, bi
 buffer = np.empty_like(x)
 lrn_op.numpy.local_response_normalization(2 * x, depth_radius=2, bias=0.0, alpha=1.0, beta=1.0, out=buffer)
 print(dx.shape, buffer.dtype, lrn_op.numpy.simd_path())
+
+# ONNX's LRN (size, alpha / size, bias) on an (N, C, L) array; convention="torch" takes PyTorch's window instead.
+signal = np.random.default_rng(0).standard_normal((4, 16, 100)).astype(np.float32)
+onnx_y = lrn_op.numpy.local_response_norm(signal, size=4, alpha=1e-4, beta=0.75, k=1.0, convention="onnx")
+print(onnx_y.shape)

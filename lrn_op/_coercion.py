@@ -67,14 +67,14 @@ def coerce(name, value):
         try:
             host = value if isinstance(value, np.ndarray) else np.asarray(value)
         except (TypeError, ValueError) as error:
-            raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}: {error}") from None
+            raise TypeError(f"{name} must be an array of floats, got {type(value).__name__}: {error}") from None
         if not host.dtype.isnative:
             value = host = host.astype(host.dtype.newbyteorder("="))
         kind = host.dtype.kind
         if kind in "biu" or (kind == "f" and dtype is None):
             return value, True
         if kind not in "fcV":
-            raise TypeError(f"{name} must be a 4-D array of floats, got {type(value).__name__}")
+            raise TypeError(f"{name} must be an array of floats, got {type(value).__name__}")
         dtype, value = host.dtype, host
     accepted = _KERNEL_DTYPE.get(dtype)
     if accepted is None:

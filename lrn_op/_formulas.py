@@ -11,6 +11,22 @@ S = N^-beta, c = -2 alpha beta.
 """
 
 
+def window_sums(before, after, depth_of, sum_over):
+    """(W, W') for the window [c - before, c + after], from a framework's own sum: sum_over(v, b, a) adds v over
+    [c - b, c + a] along the channels, zero past the edges, for b + a > 0; depth_of(v) is v's channel count. Extents
+    past depth - 1 reach every channel already, and are cut to it."""
+
+    def over(before, after):
+        def window_sum(v):
+            reach = max(depth_of(v) - 1, 0)
+            b, a = min(before, reach), min(after, reach)
+            return v if b + a == 0 else sum_over(v, b, a)
+
+        return window_sum
+
+    return over(before, after), over(after, before)
+
+
 def normaliser(window, x, bias, alpha):
     return bias + alpha * window(x * x)
 

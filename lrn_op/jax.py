@@ -202,19 +202,12 @@ def _window_sums(params, rank):
     a transpose rule, where a typed zero would make them the generic reduce_window, which has none)."""
     axis = _channel_axis(params, rank)
 
-    def over(before, after):
-        def window_sum(v):
-            depth = v.shape[axis]
-            before_, after_ = min(before, max(depth - 1, 0)), min(after, max(depth - 1, 0))
-            if before_ + after_ == 0:
-                return v
-            window, padding = [1] * rank, [(0, 0)] * rank
-            window[axis], padding[axis] = before_ + after_ + 1, (before_, after_)
-            return jax.lax.reduce_window(v, 0.0, jax.lax.add, window, (1,) * rank, padding)
+    def sum_over(v, before, after):
+        window, padding = [1] * rank, [(0, 0)] * rank
+        window[axis], padding[axis] = before + after + 1, (before, after)
+        return jax.lax.reduce_window(v, 0.0, jax.lax.add, window, (1,) * rank, padding)
 
-        return window_sum
-
-    return over(params.before, params.after), over(params.after, params.before)
+    return _formulas.window_sums(params.before, params.after, lambda v: v.shape[axis], sum_over)
 
 
 def _wide(arrays):

@@ -106,18 +106,11 @@ def _window_sums(before, after, channel_axis):
     """The window sums of _formulas over the channel axis, (W, W'): the sums of each window's channels over a
     zero-padded copy."""
 
-    def over(before, after):
-        def window_sum(v):
-            depth = v.shape[channel_axis]
-            before_, after_ = min(before, max(depth - 1, 0)), min(after, max(depth - 1, 0))
-            if before_ + after_ == 0:
-                return v
-            padded = torch.nn.functional.pad(v.movedim(channel_axis, -1), (before_, after_))
-            return padded.unfold(-1, before_ + after_ + 1, 1).sum(-1).movedim(-1, channel_axis)
+    def sum_over(v, before, after):
+        padded = torch.nn.functional.pad(v.movedim(channel_axis, -1), (before, after))
+        return padded.unfold(-1, before + after + 1, 1).sum(-1).movedim(-1, channel_axis)
 
-        return window_sum
-
-    return over(before, after), over(after, before)
+    return _formulas.window_sums(before, after, lambda v: v.shape[channel_axis], sum_over)
 
 
 def _setup_gradient_context(ctx, inputs, output):

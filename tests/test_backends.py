@@ -228,7 +228,7 @@ def test_torch_fake_implementations_give_what_the_kernels_give(rng, layout):
             "channels_last NCHW": lambda t: t.to(torch.bfloat16).contiguous(memory_format=torch.channels_last),
             "permuted NHWC": lambda t: t.to(torch.bfloat16).permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)}[
                 layout]
-    params = (2, 1.0, 1.0, 0.5, channels_first)
+    params = (2, 1, 1.0, 1.0, 0.5, channels_first)  # before, after, bias, alpha, beta
 
     def results(x):
         y = torch.ops.lrn_op.local_response_normalization(x, *params)

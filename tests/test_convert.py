@@ -46,7 +46,12 @@ def test_torch_and_caffe_share_the_onnx_formula():
 
 @pytest.mark.parametrize("fn", [convert.from_torch, lambda s: convert.from_caffe(s, 1, 0.75, 1),
                                 lambda s: convert.from_onnx(s, 1e-4, 0.75, 1)])
-@pytest.mark.parametrize("size", [2, 4, 0, -3, 2.5])
-def test_even_or_invalid_sizes_are_refused(fn, size):
-    with pytest.raises(ValueError, match="size"):
+@pytest.mark.parametrize("size,error,message", [(2, ValueError, "TF's window is symmetric"),
+                                                (4, ValueError, "TF's window is symmetric"),
+                                                (0, ValueError, "size must be a positive integer"),
+                                                (-3, ValueError, "size must be a positive integer"),
+                                                (2.5, TypeError, "size must be a positive integer, got 2.5")])
+def test_even_or_invalid_sizes_are_refused(fn, size, error, message):
+    # An even size has a window TF cannot name (lrn_op.torch and convention="onnx" compute it); the rest is no size.
+    with pytest.raises(error, match=message):
         fn(size)

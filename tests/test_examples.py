@@ -40,7 +40,8 @@ def test_jax_front_end():
 
 def test_torch_front_end():
     output = run("torch_front_end.py")
-    assert "compiled gives the same: True; matches torch.nn.LocalResponseNorm: True" in output, output[-2000:]
+    assert ("compiled gives the same: True; matches torch.nn.LocalResponseNorm: True; replaced model: "
+            "GeneratedBackwardFor_lrn_op_local_response_normalization") in output, output[-2000:]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -244,8 +244,8 @@ def test_the_benchmark_modules_import_one_way():
     import lrn_op.bench
 
     layers = {"cases": set(), "timing": set(), "tf_tables": {"cases", "timing"}, "backends": {"cases", "timing"},
-              "front_ends": {"cases", "timing"}, "plot": set(),
-              "__main__": {"cases", "timing", "tf_tables", "backends", "front_ends", "plot"}}
+              "front_ends": {"cases", "timing"}, "peers": {"timing"}, "plot": set(),
+              "__main__": {"cases", "timing", "tf_tables", "backends", "front_ends", "peers", "plot"}}
     folder = pathlib.Path(lrn_op.bench.__file__).parent
     assert {path.stem for path in folder.glob("*.py")} == set(layers) | {"__init__"}
     for name, allowed in layers.items():

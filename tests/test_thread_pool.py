@@ -107,7 +107,7 @@ import numpy as np
 from fp_mode import set_flush_to_zero
 from lrn_op import _lrn_numpy
 x = np.full((64, 64, 64, 16), 1e-30, np.float32)  # y = 1e-40: a float32 subnormal, which flush-to-zero makes 0
-params = _lrn_numpy.Params(2, 1e20, 0.0, 0.5)
+params = _lrn_numpy.Params(2, 2, 1e20, 0.0, 0.5)
 def lrn(threads):
     out = np.full_like(x, -1.0)
     _lrn_numpy.forward(x, out, params, False, threads)

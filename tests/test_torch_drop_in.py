@@ -71,6 +71,7 @@ def test_replaced_layers_run_lrn_ops_kernel_and_keep_pytorchs_elsewhere():
 
 @pytest.mark.parametrize("size", [3, 4])
 def test_compile_fullgraph_and_export(rng, size):
+    torch._dynamo.reset()  # a fresh compile, whatever the suite compiled before in this process
     module = lrn_op.torch.LocalResponseNorm(size, alpha=0.5, beta=0.75, k=2.0)
     x = torch.from_numpy(rng.standard_normal((2, 8, 5, 5)).astype(np.float32))
     eager = module(x)

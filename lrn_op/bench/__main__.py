@@ -24,6 +24,10 @@ of its own; it needs jax and torch, not TensorFlow.
 `--front-ends` times lrn_op.numpy and lrn_op.torch on small tensors, batch 1 and one large tensor against a copy
 (front_ends.py); it needs torch, not TensorFlow.
 
+`--peers` times lrn_op's forward, in NHWC and NCHW, against every other LRN installed (TF, PyTorch, ONNX Runtime,
+OpenVINO: pip install 'lrn_op[peers]'), after checking each one's answer (peers.py); with `--simd avx2` it caps
+oneDNN to the same instructions (ONEDNN_MAX_CPU_ISA).
+
 The modules import one way: cases and timing at the bottom, the tables (tf_tables, backends, front_ends) and plot
 above them, and this command line on top.
 """
@@ -69,6 +73,34 @@ def _front_ends_main(args):
     print(f"lrn_op {lrn_op.__version__}, SIMD path {lrn_op.numpy.simd_path()}, {os.cpu_count()} cores; "
           f"microseconds, median of {args.runs} runs [min-max]")
     print(front_ends.format_table(front_ends.measure(("numpy", "torch"), args.runs, args.warmup)))
+    print(f"\nBatch 1 on one thread and on all {lrn_op.numpy._lrn_numpy.allowed_cpus()} the process may use, "
+          "forward into out=, NHWC, through the numpy module; milliseconds per call:")
+    print(front_ends.format_scaling_table(front_ends.measure_scaling(args.runs, args.warmup)))
+
+
+def _peers_main(args):
+    """--peers, and --peer-process: the measurement, in a process whose oneDNN reads the instruction cap."""
+    from lrn_op.bench import peers
+
+    if args.peer_process:
+        print(json.dumps(peers.measure(args.runs, args.warmup)))
+        return
+    path = args.simd or "best"
+    environment = {}
+    if args.simd:
+        if args.simd not in peers.ONEDNN_ISA:
+            raise SystemExit(f"--peers --simd takes one of {', '.join(peers.ONEDNN_ISA)}, got {args.simd}")
+        environment["LRN_OP_SIMD"] = args.simd
+        if peers.ONEDNN_ISA[args.simd]:
+            environment["ONEDNN_MAX_CPU_ISA"] = peers.ONEDNN_ISA[args.simd]
+    results = bench_process("--peer-process", False, args.runs, args.warmup, "the peers process", **environment)
+    import lrn_op.numpy
+
+    cap = f", oneDNN capped to {environment['ONEDNN_MAX_CPU_ISA']}" if "ONEDNN_MAX_CPU_ISA" in environment else ""
+    print(f"lrn_op {lrn_op.__version__}, SIMD path {path if args.simd else lrn_op.numpy.simd_path()}{cap}, "
+          f"{os.cpu_count()} cores, float32 forward; peers: {', '.join(peers.installed_peers())}; milliseconds, "
+          f"median of {args.runs} runs")
+    print(peers.format_table(results))
 
 
 def main(argv=None):
@@ -87,6 +119,9 @@ def main(argv=None):
                         help="time lrn_op under JAX and PyTorch against their own LRN instead (no TensorFlow needed)")
     parser.add_argument("--front-ends", action="store_true",
                         help="time lrn_op.numpy and lrn_op.torch on small tensors and batch 1 instead (no TensorFlow)")
+    parser.add_argument("--peers", action="store_true",
+                        help="time lrn_op against every other LRN installed, after checking their answers")
+    parser.add_argument("--peer-process", action="store_true", help=argparse.SUPPRESS)  # --peers' process
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # --simd all's per-path processes
     parser.add_argument("--backend", help=argparse.SUPPRESS)  # --backends' per-backend processes
     args = parser.parse_args(argv)
@@ -102,6 +137,10 @@ def main(argv=None):
                      "with --model, --replaced, --plot, --simd or --sweep")
     if args.front_ends and (args.model or args.replaced or args.plot or args.simd or args.sweep or args.backends):
         parser.error("--front-ends prints its own table: it does not combine with the other modes")
+    if args.peers or args.peer_process:
+        if args.model or args.replaced or args.plot or args.sweep or args.backends or args.front_ends:
+            parser.error("--peers prints its own table: it combines with --simd alone")
+        return _peers_main(args)
     if args.backend or args.backends:
         return _backends_main(args)
     if args.front_ends:

@@ -69,15 +69,16 @@ def _jax_variants(case, x, dy, memory_format):
     return {key: (lambda fn=fn, args=args: fn(*args).block_until_ready()) for key, (fn, args) in calls.items()}
 
 
-def _torch_variants(case, x, dy, memory_format, replaced=False):
+def _torch_variants(case, x, dy, memory_format, pytorchs_own=None):
+    """pytorchs_own: PyTorch's own LRN, kept before lrn_op.torch.replace_builtin(), when this process has made the
+    replacement: lrn_op's columns are then nn.LocalResponseNorm itself."""
     import torch
 
     import lrn_op.torch
 
     params = case.params()
     module = torch_module(**params)
-    if replaced:
-        lrn_op.torch.replace_builtin()
+    replaced = pytorchs_own is not None
     memory_format = getattr(torch, memory_format)
     x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).contiguous(memory_format=memory_format)
     dy = torch.from_numpy(np.ascontiguousarray(dy.transpose(0, 3, 1, 2))).contiguous(memory_format=memory_format)
@@ -88,8 +89,8 @@ def _torch_variants(case, x, dy, memory_format, replaced=False):
         return lrn_op.torch.local_response_normalization(t, **params, data_format="NCHW")
 
     def theirs(t):
-        if replaced:  # PyTorch's own code, kept aside by lrn_op.torch before the replacement
-            return lrn_op.torch._torch_local_response_norm(t, module.size, module.alpha, module.beta, module.k)
+        if replaced:
+            return pytorchs_own(t, module.size, module.alpha, module.beta, module.k)
         return module(t)
 
     def forward_backward(fn):
@@ -106,6 +107,14 @@ def _torch_variants(case, x, dy, memory_format, replaced=False):
 def measure(backend, cases, runs, warmup):
     """{row label: {case name: {column: [median, min, max]}}} for one backend's rows, in this process."""
     results = {}
+    pytorchs_own = None
+    if backend == "torch-replaced":
+        import torch
+
+        import lrn_op.torch
+
+        pytorchs_own = torch.nn.functional.local_response_norm
+        lrn_op.torch.replace_builtin()
     for label, _, memory_format in ROWS[backend]:
         for case in cases:
             rng = np.random.default_rng(0)
@@ -114,7 +123,7 @@ def measure(backend, cases, runs, warmup):
             if backend == "jax":
                 variants = _jax_variants(case, x, dy, memory_format)
             else:
-                variants = _torch_variants(case, x, dy, memory_format, replaced=backend == "torch-replaced")
+                variants = _torch_variants(case, x, dy, memory_format, pytorchs_own)
             samples = interleaved_samples(variants, runs, warmup)
             results.setdefault(label, {})[case.name] = {key: [statistics.median(v), min(v), max(v)]
                                                         for key, v in samples.items()}

@@ -1,7 +1,8 @@
 """The front-end table of `python -m lrn_op.bench --front-ends`: lrn_op.numpy and lrn_op.torch on small tensors and
 batch 1, where a call's fixed costs weigh most (argument checks, conversions, waking the pool's threads), and on one
 large tensor, where they do not. Each is set against a copy of the same array in the same framework (np.copyto into
-a preallocated array, Tensor.clone), the memory floor. Needs no TensorFlow."""
+a preallocated array, Tensor.clone), the memory floor. Then the batch-1 shapes on one thread and on all of them: what
+the pool gains on a small call. Needs no TensorFlow."""
 import statistics
 
 import numpy as np
@@ -61,4 +62,42 @@ def format_table(results):
             lines.append([f"lrn_op.{name}", case, shapes[case], timing(us["copy"]), timing(us["fwd"]),
                           f"{us['fwd'][0] / us['copy'][0]:.2f}", timing(us["bwd"]),
                           f"{us['bwd'][0] / us['copy'][0]:.2f}"])
+    return layout(lines)
+
+
+# The batch-1 shapes of the peers table, NHWC, AlexNet's and GoogLeNet's parameters.
+SCALING_SHAPES = {"AlexNet LRN1 b1": (1, 55, 55, 96), "AlexNet LRN2 b1": (1, 27, 27, 256), "GoogLeNet b1": (1, 56, 56, 192)}
+
+
+def measure_scaling(runs, warmup, calls_per_sample=20):
+    """{shape name: {threads: [median, min, max] ms}}: lrn_op's forward into out= on one thread and on every CPU the
+    process may use, through the numpy module, interleaved: what splitting a small call over the pool gains after
+    the pool's wake-up and split costs."""
+    from lrn_op import _lrn_numpy
+
+    params = _lrn_numpy.Params(2, 2, 2.0, 2e-5, 0.75)
+    every = _lrn_numpy.allowed_cpus()
+    results = {}
+    for name, shape in SCALING_SHAPES.items():
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        out = np.empty_like(x)
+
+        def timed(threads):
+            def run():
+                for _ in range(calls_per_sample):
+                    _lrn_numpy.forward(x, out, params, False, threads)
+            return run
+
+        samples = interleaved_samples({1: timed(1), every: timed(every)}, runs, warmup)
+        results[name] = {threads: [statistics.median(v) / calls_per_sample, min(v) / calls_per_sample,
+                                   max(v) / calls_per_sample] for threads, v in samples.items()}
+    return results
+
+
+def format_scaling_table(results):
+    lines = [["case", "shape", "1 thread ms", "all threads ms", "speed-up"]]
+    for name, by_threads in results.items():
+        (one, every) = (by_threads[key] for key in sorted(by_threads))
+        lines.append([name, "x".join(map(str, SCALING_SHAPES[name])), f"{one[0]:.3f} [{one[1]:.3f}-{one[2]:.3f}]",
+                      f"{every[0]:.3f} [{every[1]:.3f}-{every[2]:.3f}]", f"{one[0] / every[0]:.2f}x"])
     return layout(lines)
