@@ -5,13 +5,16 @@
 # and the test extra into a venv, and runs the demo and the test suite against it. The tests that compile lrn_op
 # (marker `compiles`) are left out: they test the build machine, and a wheel user compiles nothing.
 # usage, as root, from the project root:
-#   .ci/release-bullseye.sh dist/lrn_op-*manylinux_2_27_x86_64.whl COMMIT [chroot]
+#   .ci/release-bullseye.sh dist/lrn_op-*manylinux_2_27_x86_64.whl COMMIT [chroot [pytest arguments...]]
 # COMMIT is the one the wheel was built from: its tests are the ones run. The chroot (default
-# /var/tmp/lrn_op-bullseye) is kept, so that a second run skips debootstrap and the CPython build.
+# /var/tmp/lrn_op-bullseye) is kept, so that a second run skips debootstrap and the CPython build. Pytest arguments,
+# if any, replace the whole suite (tests -m "not compiles").
 set -euo pipefail
 wheel=$(realpath "$1")
 commit=$(git -C "$(dirname "$0")" rev-parse --verify "$2^{commit}")
 root=${3:-/var/tmp/lrn_op-bullseye}
+shift $(( $# < 3 ? $# : 3 ))
+if [ $# -eq 0 ]; then set -- tests -m "not compiles"; fi
 project=$(cd "$(dirname "$0")/.." && pwd)
 start=$(date +%s)
 
@@ -60,5 +63,5 @@ git -C "$project" archive "$commit" | tar -x -C "$root/work"
 in_chroot /usr/local/python3.11/bin/python3.11 -m venv /work/venv
 in_chroot /work/venv/bin/pip install -q "/work/$(basename "$wheel")[test]"
 in_chroot sh -c 'cd /tmp && /work/venv/bin/python -m lrn_op'
-in_chroot sh -c 'cd /work && /work/venv/bin/python -m pytest -q -m "not compiles" tests' | tee "$root/work/pytest.log"
+in_chroot sh -c 'cd /work && exec /work/venv/bin/python -m pytest -q "$@"' pytest "$@" | tee "$root/work/pytest.log"
 echo "bullseye: $(tail -n 1 "$root/work/pytest.log" | tr -d '=') in $(( $(date +%s) - start )) s"

@@ -80,8 +80,13 @@ def coerce(name, value):
     if accepted is None:
         accepted = _KERNEL_DTYPE[dtype] = dtype_name(value) in DTYPES
     if not accepted:
-        raise TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {dtype_name(value)}")
+        raise wrong_dtype(name, value)
     return value, False
+
+
+def wrong_dtype(name, value):
+    """The TypeError for a value whose dtype the kernels do not have, as COERCION words it."""
+    return TypeError(f"{name} must be float16, bfloat16, float32 or float64, got {dtype_name(value)}")
 
 
 def check_rank(name, shape, rank=None):

@@ -133,13 +133,20 @@ def _gradient_of_gradient(ctx, g):
 _backward.register_autograd(_gradient_of_gradient, setup_context=_setup_gradient_context)
 
 
+# The dtypes the kernels have; replace_builtin() leaves the others (float8, complex, integers) to PyTorch.
+_KERNEL_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
 def _as_input(name, value, default=torch.float32):
-    """An input as a CPU tensor, coerced as COERCION says."""
-    value, takes_default = _coercion.coerce(name, value)
-    if takes_default:
-        tensor = torch.as_tensor(value, dtype=default)
+    """An input as a CPU tensor, coerced as COERCION says. A tensor's dtype is checked against the kernels' own
+    dtypes directly: torch.compile traces this, and cannot trace the hashing of the dtype cache of coerce()."""
+    if isinstance(value, torch.Tensor):
+        if value.dtype not in _KERNEL_DTYPES:
+            raise _coercion.wrong_dtype(name, value)
+        tensor = value
     else:
-        tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+        value, takes_default = _coercion.coerce(name, value)
+        tensor = torch.as_tensor(value, dtype=default if takes_default else None)
     _coercion.check_rank(name, tensor.shape)
     if tensor.device.type != "cpu":
         raise ValueError(f"{name} must be on the CPU (lrn_op's kernels are CPU kernels), got {tensor.device}")
@@ -237,10 +244,6 @@ class LocalResponseNorm(torch.nn.Module):
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
-
-
-# The dtypes the kernels have; PyTorch keeps the others (float8, complex) for itself.
-_KERNEL_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def replace_builtin():

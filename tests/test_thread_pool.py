@@ -122,7 +122,9 @@ for flush in (False, True):
 
 @pytest.mark.parametrize("started_under", ["default", "flush"])
 def test_every_tile_runs_under_the_callers_floating_point_mode(started_under):
-    result = run_python(FLOATING_POINT_MODE, started_under, env={"PYTHONPATH": HERE})
+    # fp_mode.py from here, and whatever else the environment puts on the path (the aarch64 check's packages).
+    path = os.pathsep.join(filter(None, [HERE, os.environ.get("PYTHONPATH")]))
+    result = run_python(FLOATING_POINT_MODE, started_under, env={"PYTHONPATH": path})
     assert result.returncode == 0, result.stderr[-2000:]
     subnormal = float(np.float32(1e-40))
     assert result.stdout.splitlines()[-2:] == [f"False {[subnormal]} {[subnormal]} {[subnormal]}",
