@@ -31,6 +31,8 @@ bind /proc
 bind /dev
 bind /sys
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's name must resolve inside too: gloo (jax.distributed's CPU collectives) binds to it.
+cp /etc/hosts "$root/etc/hosts"
 # The host's pip configuration (its index, any local mirror it names, the certificates it trusts) applies in the
 # chroot too. The certificate bundle is copied after the chroot's own ca-certificates is installed below, which
 # would rewrite it.

@@ -3,6 +3,7 @@
 output or the weights they save."""
 import json
 import re
+import sys
 
 import pytest
 
@@ -145,6 +146,6 @@ def test_a_group_that_cannot_start_fails_within_its_bound(tmp_path):
 def test_a_member_that_fails_stops_its_group():
     with pytest.raises(GroupFailed, match=r"member 1 \(-c raise SystemExit\(3\)\) exited with code 3; the group was "
                                           r"stopped") as failure:
-        run_group([(["python3", "-c", "import time; time.sleep(300)"], {}),
-                   (["python3", "-c", "raise SystemExit(3)"], {})], 120)
+        run_group([([sys.executable, "-c", "import time; time.sleep(300)"], {}),
+                   ([sys.executable, "-c", "raise SystemExit(3)"], {})], 120)
     assert "--- member 0" in str(failure.value)
