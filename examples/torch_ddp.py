@@ -86,4 +86,8 @@ if compiled:
     at_lrn_op = [reason for reason in reasons if "lrn_op" in reason]
     elsewhere = "; ".join(reason.splitlines()[0] for reason in reasons if reason not in at_lrn_op)
     print(f"graph breaks at lrn_op: {len(at_lrn_op)}; elsewhere: {len(reasons) - len(at_lrn_op)} ({elsewhere})")
+# Tear down while the interpreter is whole: wait for every rank, release the DDP model (it holds the group, which
+# destroy_process_group alone would leave for the interpreter's finalization), then destroy the group.
+dist.barrier()
+del model, optimizer
 dist.destroy_process_group()
