@@ -16,9 +16,9 @@ from bounds import forward_error, gradient_error
 DTYPES = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16, "float32": np.float32, "float64": np.float64}
 BETAS = [0.01, 0.5, 0.6, 0.75, 1.0, 1.3, 2.1, 3.0]
 # (shape NHWC, radius): rows (depth >= 8), masked runs (depth < 8), tiles (radius > 6), partial tiles, radius 0,
-# radius past the depth.
+# radius past the depth; in NCHW the planes (images of 16 pixels or more), one of them longer than a block.
 SHAPES = [((3, 4, 5, 40), 2), ((2, 3, 7, 5), 2), ((2, 5, 3, 29), 9), ((1, 3, 3, 70), 33), ((2, 2, 3, 12), 0),
-          ((1, 2, 9, 6), 50), ((3, 1, 1, 1), 3)]
+          ((1, 2, 9, 6), 50), ((3, 1, 1, 1), 3), ((2, 13, 21, 24), 3)]
 
 
 def inputs(rng, shape, wide):

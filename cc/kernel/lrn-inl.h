@@ -5,13 +5,16 @@
 // conversions), powers-inl.h (n^-beta and 1/n), window-inl.h (the window sums), tiles-inl.h and rows-inl.h (the two
 // traversals).
 //
-// Threads share out tiles of kTileLanes lanes (pixels); each tile is computed one of two ways, with the same
-// formulas (normaliser, output, gradient_term, direct_gradient, input_gradient):
+// Threads share out tiles of kTileLanes lanes (pixels); a thread's tiles are computed one of three ways, with the
+// same formulas (normaliser, output, gradient_term, direct_gradient, input_gradient):
 //   - rows: NHWC with a small radius. Vectors run along the channels of a pixel and each window is a direct sum
 //     over a zero-padded copy of its terms (forward_rows, backward_rows).
-//   - tiles: NCHW, and NHWC with a larger radius. Vectors run across pixels (an NCHW channel plane is contiguous;
-//     NHWC pixels are transposed in blocks), and the window sums cost three adds per element whatever the radius
-//     (WindowPlan's van Herk scheme; forward_tiles, backward_tiles).
+//   - planes: NCHW with a small radius. Vectors run across the pixels of a channel plane, blocks of pixels stream
+//     through the channels, and each window is a direct sum over a ring of the last channels' terms
+//     (forward_planes, backward_planes).
+//   - tiles: the rest (a larger radius, or planes smaller than a tile). Vectors run across pixels (an NCHW channel
+//     plane is contiguous; NHWC pixels are transposed in blocks), and the window sums cost three adds per element
+//     whatever the radius (WindowPlan's van Herk scheme; forward_tiles, backward_tiles).
 //
 // Numerics: whatever the storage type, the window sums, the normaliser and its power are computed in double and
 // the result is rounded once on the way out. Squares of float32 values are exact in double, sums of non-negative
@@ -23,6 +26,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernel/planes-inl.h"
 #include "kernel/powers-inl.h"
 #include "kernel/rows-inl.h"
 #include "kernel/storage-inl.h"
@@ -226,18 +230,160 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
   return true;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Planes (planes-inl.h): the same formulas, with the direct window sums of a block of pixels, in channel order. The
+// fast powers' domain is checked lane by lane; a tile with any lane outside it is computed again by the tile path
+// afterwards (Rerun), as the tile path itself reruns a whole tile with the exact powers.
+template <class T>
+inline void put_squares(const PlaneRing& squares, const T* block, int64_t c, const Layout& layout, int64_t count,
+                        int64_t vectors) {
+  const T* plane = block + c * layout.inner;
+  if (c + kPrefetchPlanes < layout.depth) prefetch_plane(plane + kPrefetchPlanes * layout.inner, count);
+  const PlaneRing::Writer writer = squares.writer(c);
+  for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
+    const vd value = load_run(plane, v, count);
+    writer.put(v, value * value);
+  }
+}
+
+// Marks the tiles of the block's lanes whose normalisers left the fast domain; false if the marks had no memory.
+template <class Mask>
+inline bool mark_outside(Rerun& rerun, const Mask* in_domain, int64_t lane, int64_t count) {
+  bool ok = true;
+  for (int64_t i = 0; i < count; ++i) {
+    if (!in_domain[i / kStripLanes][i % kStripLanes]) ok = ok && rerun.mark(lane + i);
+  }
+  return ok;
+}
+
+template <class T, BetaKind K>
+bool forward_planes(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+  constexpr bool kPrecise = std::is_same<T, double>::value;
+  using Mask = typename FastPowers<K, kPrecise>::Mask;
+  const int64_t depth = layout.depth, inner = layout.inner;
+  const int64_t before = effective_extent(p.before, depth), after = effective_extent(p.after, depth);
+  const int64_t width = before + after + 1;
+  const PlaneScratch memory(PlaneRing::doubles(width));
+  if (!memory.get()) return false;
+  const PlaneRing squares(memory.get(), width);
+  Rerun rerun(begin, end);
+  bool ok = true;
+  for_each_plane_block(layout, begin, end, [&](int64_t lane, int64_t offset, int64_t count) {
+    const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
+    Mask in_domain[kPlaneLanes / kStripLanes];
+    for (int64_t v = 0; v < vectors; ++v) in_domain[v] = ~Mask{};
+    for (int64_t c = -before; c < 0; ++c) squares.clear(c, vectors);
+    for (int64_t c = 0; c < after; ++c) put_squares(squares, x + offset, c, layout, count, vectors);
+    for (int64_t c = 0; c < depth; ++c) {
+      if (c + after < depth) {
+        put_squares(squares, x + offset, c + after, layout, count, vectors);
+      } else {
+        squares.clear(c + after, vectors);
+      }
+      const T* plane = x + offset + c * inner;
+      T* out = y + offset + c * inner;
+      if (c + kPrefetchPlanes < depth) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
+      const PlaneRing::Window window = squares.window(c - before, width);
+      for (int64_t v = 0; v < vectors; ++v) {
+        const vd n = normaliser(p, window.sum(v * kStripLanes));
+        in_domain[v] &= FastPowers<K, kPrecise>::in_range(n);
+        const Powers powers = fast_powers<K, kPrecise>(n, p.beta);
+        store_run(out, v * kStripLanes, count, output(load_run(plane, v * kStripLanes, count), powers));
+      }
+    }
+    ok = mark_outside(rerun, in_domain, lane, count) && ok;
+  });
+  return ok && rerun.for_each([&](int64_t first, int64_t last) {
+    return forward_tiles<T, K>(x, y, layout, p, first, last);
+  });
+}
+
+// The backward streams two rings: the squares, ahead of channel c by `after`, and the terms g y / N, from which
+// channel j = c - before's transposed window [j - after, j + before] is complete once channel c's term is in.
+template <class T, BetaKind K>
+bool backward_planes(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
+                     int64_t begin, int64_t end) {
+  constexpr bool kPrecise = std::is_same<T, double>::value;
+  using Mask = typename FastPowers<K, kPrecise>::Mask;
+  const int64_t depth = layout.depth, inner = layout.inner;
+  const int64_t before = effective_extent(p.before, depth), after = effective_extent(p.after, depth);
+  const int64_t width = before + after + 1;
+  const int64_t ring = PlaneRing::doubles(width);
+  const PlaneScratch memory(2 * ring + (before + 1) * kPlaneLanes);
+  if (!memory.get()) return false;
+  const PlaneRing squares(memory.get(), width), terms(memory.get() + ring, width);
+  double* const directs = memory.get() + 2 * ring;  // g N^-beta of channels c - before .. c, one array each
+  const double coefficient = -2.0 * p.alpha * p.beta;
+  Rerun rerun(begin, end);
+  bool ok = true;
+  for_each_plane_block(layout, begin, end, [&](int64_t lane, int64_t offset, int64_t count) {
+    const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
+    Mask in_domain[kPlaneLanes / kStripLanes];
+    for (int64_t v = 0; v < vectors; ++v) in_domain[v] = ~Mask{};
+    for (int64_t c = -before; c < 0; ++c) squares.clear(c, vectors);
+    for (int64_t c = -after; c < 0; ++c) terms.clear(c, vectors);
+    for (int64_t c = 0; c < after; ++c) put_squares(squares, x + offset, c, layout, count, vectors);
+    for (int64_t c = 0; c < depth + before; ++c) {
+      if (c < depth) {
+        if (c + after < depth) {
+          put_squares(squares, x + offset, c + after, layout, count, vectors);
+        } else {
+          squares.clear(c + after, vectors);
+        }
+        const T* g_plane = dy + offset + c * inner;
+        const T* y_plane = y + offset + c * inner;
+        if (c + kPrefetchPlanes < depth) {
+          prefetch_plane(g_plane + kPrefetchPlanes * inner, count);
+          prefetch_plane(y_plane + kPrefetchPlanes * inner, count);
+        }
+        double* direct = directs + c % (before + 1) * kPlaneLanes;
+        const PlaneRing::Window window = squares.window(c - before, width);
+        const PlaneRing::Writer term = terms.writer(c);
+        for (int64_t v = 0; v < vectors; ++v) {
+          const vd n = normaliser(p, window.sum(v * kStripLanes));
+          in_domain[v] &= FastPowers<K, kPrecise>::in_range(n);
+          const Powers powers = fast_powers<K, kPrecise>(n, p.beta);
+          const vd g = load_run(g_plane, v * kStripLanes, count);
+          store(direct + v * kStripLanes, direct_gradient(g, powers));
+          term.put(v * kStripLanes, gradient_term(g, load_run(y_plane, v * kStripLanes, count), powers));
+        }
+      } else {
+        terms.clear(c, vectors);
+      }
+      const int64_t j = c - before;
+      if (j < 0) continue;
+      const double* direct = directs + j % (before + 1) * kPlaneLanes;
+      const T* x_plane = x + offset + j * inner;
+      T* out = dx + offset + j * inner;
+      if (j + kPrefetchPlanes < depth) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
+      const PlaneRing::Window window = terms.window(j - after, width);
+      for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
+        const vd gradient =
+            input_gradient(load<vd>(direct + v), load_run(x_plane, v, count), window.sum(v), coefficient);
+        store_run(out, v, count, gradient);
+      }
+    }
+    ok = mark_outside(rerun, in_domain, lane, count) && ok;
+  });
+  return ok && rerun.for_each([&](int64_t first, int64_t last) {
+    return backward_tiles<T, K>(dy, x, y, dx, layout, p, first, last);
+  });
+}
+
 // Entry points: the path chosen and beta's special cases resolved once per call instead of once per element.
 template <class T, BetaKind K>
 bool forward_path(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
-  return use_rows(layout, p) ? forward_rows<T, K>(x, y, layout, p, begin, end)
-                             : forward_tiles<T, K>(x, y, layout, p, begin, end);
+  if (use_rows(layout, p)) return forward_rows<T, K>(x, y, layout, p, begin, end);
+  if (use_planes(layout, p)) return forward_planes<T, K>(x, y, layout, p, begin, end);
+  return forward_tiles<T, K>(x, y, layout, p, begin, end);
 }
 
 template <class T, BetaKind K>
 bool backward_path(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
                    int64_t begin, int64_t end) {
-  return use_rows(layout, p) ? backward_rows<T, K>(dy, x, y, dx, layout, p, begin, end)
-                             : backward_tiles<T, K>(dy, x, y, dx, layout, p, begin, end);
+  if (use_rows(layout, p)) return backward_rows<T, K>(dy, x, y, dx, layout, p, begin, end);
+  if (use_planes(layout, p)) return backward_planes<T, K>(dy, x, y, dx, layout, p, begin, end);
+  return backward_tiles<T, K>(dy, x, y, dx, layout, p, begin, end);
 }
 
 template <class T>

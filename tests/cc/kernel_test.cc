@@ -143,6 +143,8 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       {{1, 1, 37, 5}, 1, 2, 1.0, false},   {{3, 5, 7, 5}, 3, 2, 0.5, true},    {{1, 2, 3, 29}, 4, 3, 1.3, false},
       {{2, 3, 2, 100}, 20, 5, 0.75, false}, {{2, 3, 3, 17}, 3, 9, 0.6, true},  {{1, 2, 2, 64}, 100, 2, 0.5, false},
       {{1, 1, 1, 70}, 0, 12, 2.1, false},
+      // NCHW planes longer than a block of the plane path, whose tiles straddle images, in both directions.
+      {{3, 20, 13, 21}, 2, 2, 0.75, true}, {{2, 24, 12, 23}, 3, 1, 1.0, true}, {{2, 9, 40, 41}, 1, 4, 0.5, true},
   };
   std::mt19937 random(42);
   std::uniform_int_distribution<int> eighths(-32, 32);
@@ -182,6 +184,10 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       lrn::forward(xs.data(), split.data(), layout, params, start, std::min(tiles, start + 3));
     }
     expect(std::memcmp(split.data(), ys.data(), sizeof(T) * count) == 0, "split invariance", type, k);
+    for (int64_t start = 0; start < tiles; start += 5) {
+      lrn::backward(dys.data(), xs.data(), ys.data(), split.data(), layout, params, start, std::min(tiles, start + 5));
+    }
+    expect(std::memcmp(split.data(), dxs.data(), sizeof(T) * count) == 0, "backward split invariance", type, k);
     // A NaN reaches exactly the outputs whose window holds it, in every layout and row length (rows shorter than
     // a vector share one, with masks).
     {
