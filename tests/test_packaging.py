@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,21 @@ def test_bench_turns_the_column_order_and_keeps_cases_without_tf_out_of_the_tf_g
     order = []
     timing.interleaved_samples({key: (lambda key=key: order.append(key)) for key in "abc"}, runs=2, warmup=1)
     assert "".join(order) == "abcbcacab"
+
+    # With min_ms, a fast callable is called back to back until its sample takes that long, and the sample is the
+    # mean per call.
+    counts = {"fast": 0, "slow": 0}
+
+    def fast():
+        counts["fast"] += 1
+
+    def slow():
+        counts["slow"] += 1
+        time.sleep(0.004)
+
+    samples = timing.interleaved_samples({"fast": fast, "slow": slow}, runs=2, warmup=1, min_ms=3.0)
+    assert counts["slow"] == 3 and counts["fast"] > 30
+    assert all(value < 0.1 for value in samples["fast"]) and all(value >= 4.0 for value in samples["slow"])
 
     def row(case, ms):
         return tf_tables.Row(case, ms, {column: (value, value) for column, value in ms.items()})

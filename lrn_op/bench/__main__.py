@@ -98,8 +98,8 @@ def _peers_main(args):
 
     cap = f", oneDNN capped to {environment['ONEDNN_MAX_CPU_ISA']}" if "ONEDNN_MAX_CPU_ISA" in environment else ""
     print(f"lrn_op {lrn_op.__version__}, SIMD path {path if args.simd else lrn_op.numpy.simd_path()}{cap}, "
-          f"{os.cpu_count()} cores, float32 forward; peers: {', '.join(peers.installed_peers())}; milliseconds, "
-          f"median of {args.runs} runs")
+          f"{os.cpu_count()} cores, float32 forward; peers: {', '.join(peers.installed_peers())}; milliseconds per "
+          f"call, median of {args.runs} runs of calls back to back for at least {peers.SAMPLING['min_ms']:g} ms")
     print(peers.format_table(results))
 
 

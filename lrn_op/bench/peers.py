@@ -9,9 +9,10 @@ float32, each in its own layout, on the shapes where the peers are strongest (ba
   OpenVINO   the same model compiled by OpenVINO's CPU plugin (oneDNN's kernels), NCHW, its output reused
 
 Before timing, each peer's answer is checked against lrn_op's with alpha large enough (ALPHA_CHECK) that the window's
-sum matters, since with alpha = 1e-4 a wrong window would pass; what it found wrong is printed, and such a peer
-still gets its time. The copy column (np.copyto into a preallocated array) is the memory floor. "vs fastest peer" is
-the fastest correct peer's time over lrn_op's. Forward+backward is timed against TF's and PyTorch's autograd.
+sum matters, since with alpha = 1e-4 a wrong window would pass; what it found wrong is printed, and such a peer still
+gets its time. Each sample is the mean of back-to-back calls that take at least 20 ms (SAMPLING). The copy column
+(np.copyto into a preallocated array) is the memory floor. "vs fastest peer" is the fastest correct peer's time over
+lrn_op's. Forward+backward is timed against TF's and PyTorch's autograd.
 
 Run with `--simd avx2` (or baseline), the peers table caps oneDNN to the same instructions
 (ONEDNN_MAX_CPU_ISA=AVX2, SSE41): how a machine without AVX-512 ranks them. Each ISA runs in a process of its own,
@@ -45,6 +46,11 @@ PEER_CASES = [
     PeerCase("TF defaults", (16, 64, 32, 32), 11, 11.0, 0.5, 1.0),
     PeerCase("general beta", (8, 128, 28, 28), 7, 1e-4, 0.6, 1.0),
 ]
+# Each sample: calls back to back for at least 20 ms. A single sub-millisecond call right after another library's
+# would be timed while that library's threads still spin on both cores (timing.py). A pause before each sample does
+# worse on these virtual machines: after 50 ms of sleep lrn_op's two-thread batch-1 call ran at 0.45 ms against 0.21
+# to 0.24 without, on the same machine within a minute.
+SAMPLING = dict(min_ms=20.0)
 # The alpha of the correctness check: large enough that the window's sum moves every output.
 ALPHA_CHECK = 1.0
 # oneDNN's names for the SIMD paths' instruction sets.
@@ -216,11 +222,11 @@ def measure(runs, warmup, cases=PEER_CASES):
         }
         for peer in peers:
             calls[peer] = _forward_calls(peer, case, case.alpha, x, x_nhwc)[0]
-        samples = interleaved_samples(calls, runs, warmup)
+        samples = interleaved_samples(calls, runs, warmup, **SAMPLING)
         dy = rng.standard_normal(case.nchw).astype(np.float32)
         both = interleaved_samples(_forward_backward_calls(case, x, x_nhwc, dy,
                                                            np.ascontiguousarray(dy.transpose(0, 2, 3, 1))),
-                                   runs, warmup)
+                                   runs, warmup, **SAMPLING)
         results[case.name] = {"ms": {key: [statistics.median(v), min(v), max(v)] for key, v in samples.items()},
                               "fwdbwd": {key: [statistics.median(v), min(v), max(v)] for key, v in both.items()},
                               "wrong": check(peers, case, rng)}

@@ -8,18 +8,28 @@ import sys
 import time
 
 
-def interleaved_samples(calls, runs, warmup):
+def interleaved_samples(calls, runs, warmup, min_ms=0.0):
     """Runs the zero-argument callables in turn, warmup + runs rounds, and returns the milliseconds of each timed
     round per callable. Interleaving lets drifts in machine load hit every callable alike; the order turns by one
-    each round, so that none always runs after the same neighbour."""
+    each round, so that none always runs after the same neighbour.
+
+    With min_ms, a callable faster than that is called back to back in each round, as many times as its last warmup
+    call says make min_ms, and its sample is the mean of those calls: libraries whose threads spin for a while after
+    a call (OpenMP's, oneTBB's, lrn_op's own pool) then take the cores from the first of those calls only, not from
+    the whole sample of whichever callable comes next."""
     keys = list(calls)
     samples = {key: [] for key in keys}
+    repeats = {key: 1 for key in keys}
     for run in range(warmup + runs):
         for key in keys[run % len(keys):] + keys[:run % len(keys)]:
             start = time.perf_counter()
-            calls[key]()
+            for _ in range(repeats[key]):
+                calls[key]()
+            elapsed = (time.perf_counter() - start) * 1e3 / repeats[key]
             if run >= warmup:
-                samples[key].append((time.perf_counter() - start) * 1e3)
+                samples[key].append(elapsed)
+            elif min_ms:
+                repeats[key] = max(1, math.ceil(min_ms / max(elapsed, 1e-6)))
     return samples
 
 
