@@ -74,7 +74,7 @@ def _front_ends_main(args):
           f"microseconds, median of {args.runs} runs [min-max]")
     print(front_ends.format_table(front_ends.measure(("numpy", "torch"), args.runs, args.warmup)))
     print(f"\nBatch 1 on one thread and on all {lrn_op.numpy._lrn_numpy.allowed_cpus()} the process may use, "
-          "forward into out=, NHWC, through the numpy module; milliseconds per call:")
+          "forward into out=, NHWC and NCHW, through the numpy module; milliseconds per call:")
     print(front_ends.format_scaling_table(front_ends.measure_scaling(args.runs, args.warmup)))
 
 

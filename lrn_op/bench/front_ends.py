@@ -70,34 +70,39 @@ SCALING_SHAPES = {"AlexNet LRN1 b1": (1, 55, 55, 96), "AlexNet LRN2 b1": (1, 27,
 
 
 def measure_scaling(runs, warmup, calls_per_sample=20):
-    """{shape name: {threads: [median, min, max] ms}}: lrn_op's forward into out= on one thread and on every CPU the
-    process may use, through the numpy module, interleaved: what splitting a small call over the pool gains after
-    the pool's wake-up and split costs."""
+    """{(shape name, layout): {threads: [median, min, max] ms}}: lrn_op's forward into out= on one thread and on every
+    CPU the process may use, NHWC and NCHW, through the numpy module, interleaved: what splitting a small call over
+    the pool gains after the pool's wake-up and split costs."""
     from lrn_op import _lrn_numpy
 
     params = _lrn_numpy.Params(2, 2, 2.0, 2e-5, 0.75)
     every = _lrn_numpy.allowed_cpus()
     results = {}
     for name, shape in SCALING_SHAPES.items():
-        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        out = np.empty_like(x)
+        for data_format in ("NHWC", "NCHW"):
+            x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+            if data_format == "NCHW":
+                x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+            out = np.empty_like(x)
 
-        def timed(threads):
-            def run():
-                for _ in range(calls_per_sample):
-                    _lrn_numpy.forward(x, out, params, False, threads)
-            return run
+            def timed(threads, x=x, out=out, channels_first=data_format == "NCHW"):
+                def run():
+                    for _ in range(calls_per_sample):
+                        _lrn_numpy.forward(x, out, params, channels_first, threads)
+                return run
 
-        samples = interleaved_samples({1: timed(1), every: timed(every)}, runs, warmup)
-        results[name] = {threads: [statistics.median(v) / calls_per_sample, min(v) / calls_per_sample,
-                                   max(v) / calls_per_sample] for threads, v in samples.items()}
+            samples = interleaved_samples({1: timed(1), every: timed(every)}, runs, warmup)
+            results[name, data_format] = {
+                threads: [statistics.median(v) / calls_per_sample, min(v) / calls_per_sample,
+                          max(v) / calls_per_sample] for threads, v in samples.items()}
     return results
 
 
 def format_scaling_table(results):
-    lines = [["case", "shape", "1 thread ms", "all threads ms", "speed-up"]]
-    for name, by_threads in results.items():
+    lines = [["case", "layout", "shape NHWC", "1 thread ms", "all threads ms", "speed-up"]]
+    for (name, data_format), by_threads in results.items():
         (one, every) = (by_threads[key] for key in sorted(by_threads))
-        lines.append([name, "x".join(map(str, SCALING_SHAPES[name])), f"{one[0]:.3f} [{one[1]:.3f}-{one[2]:.3f}]",
+        lines.append([name, data_format, "x".join(map(str, SCALING_SHAPES[name])),
+                      f"{one[0]:.3f} [{one[1]:.3f}-{one[2]:.3f}]",
                       f"{every[0]:.3f} [{every[1]:.3f}-{every[2]:.3f}]", f"{one[0] / every[0]:.2f}x"])
     return layout(lines)
