@@ -246,6 +246,18 @@ inline void put_squares(const PlaneRing& squares, const T* block, int64_t c, con
   }
 }
 
+// The start of a block, forward or backward: every lane in the fast domain so far, the channels before the first
+// zero in the squares' ring and the first `after` channels' squares in it. Returns the block's vector count.
+template <class T, class Mask>
+inline int64_t start_block(const PlaneRing& squares, const T* block, const Layout& layout, int64_t before,
+                           int64_t after, int64_t count, Mask* in_domain) {
+  const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
+  for (int64_t v = 0; v < vectors; ++v) in_domain[v] = ~Mask{};
+  for (int64_t c = -before; c < 0; ++c) squares.clear(c, vectors);
+  for (int64_t c = 0; c < after; ++c) put_squares(squares, block, c, layout, count, vectors);
+  return vectors;
+}
+
 // Marks the tiles of the block's lanes whose normalisers left the fast domain; false if the marks had no memory.
 template <class Mask>
 inline bool mark_outside(Rerun& rerun, const Mask* in_domain, int64_t lane, int64_t count) {
@@ -269,11 +281,8 @@ bool forward_planes(const T* x, T* y, const Layout& layout, const Params& p, int
   Rerun rerun(begin, end);
   bool ok = true;
   for_each_plane_block(layout, begin, end, [&](int64_t lane, int64_t offset, int64_t count) {
-    const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
     Mask in_domain[kPlaneLanes / kStripLanes];
-    for (int64_t v = 0; v < vectors; ++v) in_domain[v] = ~Mask{};
-    for (int64_t c = -before; c < 0; ++c) squares.clear(c, vectors);
-    for (int64_t c = 0; c < after; ++c) put_squares(squares, x + offset, c, layout, count, vectors);
+    const int64_t vectors = start_block(squares, x + offset, layout, before, after, count, in_domain);
     for (int64_t c = 0; c < depth; ++c) {
       if (c + after < depth) {
         put_squares(squares, x + offset, c + after, layout, count, vectors);
@@ -317,12 +326,9 @@ bool backward_planes(const T* dy, const T* x, const T* y, T* dx, const Layout& l
   Rerun rerun(begin, end);
   bool ok = true;
   for_each_plane_block(layout, begin, end, [&](int64_t lane, int64_t offset, int64_t count) {
-    const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
     Mask in_domain[kPlaneLanes / kStripLanes];
-    for (int64_t v = 0; v < vectors; ++v) in_domain[v] = ~Mask{};
-    for (int64_t c = -before; c < 0; ++c) squares.clear(c, vectors);
+    const int64_t vectors = start_block(squares, x + offset, layout, before, after, count, in_domain);
     for (int64_t c = -after; c < 0; ++c) terms.clear(c, vectors);
-    for (int64_t c = 0; c < after; ++c) put_squares(squares, x + offset, c, layout, count, vectors);
     for (int64_t c = 0; c < depth + before; ++c) {
       if (c < depth) {
         if (c + after < depth) {
