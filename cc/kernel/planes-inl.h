@@ -21,8 +21,8 @@
 namespace lrn {
 namespace LRN_ISA {
 
-// Pixels per block: a ring slot holds a block's values of one channel as doubles. 128 keeps the backward's rings and
-// planes in the first-level cache; 64 and 96 made the runs too short, 256 and 512 spilled (cc/kernel/PERFORMANCE.md).
+// Pixels per block: a ring slot holds a block's values of one channel as doubles. Of 64, 96, 128, 256 and 512, 128
+// ran the backward fastest, the forward within the noise of 256 (cc/kernel/PERFORMANCE.md).
 constexpr int64_t kPlaneLanes = 128;
 static_assert(kPlaneLanes % kStripLanes == 0, "a block must hold whole vectors");
 
@@ -48,9 +48,8 @@ inline void for_each_plane_block(const Layout& layout, int64_t begin, int64_t en
 }
 
 // How many channels ahead of the one read (or written) a block asks for its plane's lines. Each block reads `depth`
-// short runs, one per plane, more streams than the hardware prefetchers follow; asked for 4 channels ahead, the
-// float32 forward on AlexNet LRN1's shape at 8 images went from 1.43 to 1.1-1.3 ns per element
-// (cc/kernel/PERFORMANCE.md).
+// short runs, one per plane; asked for 4 channels ahead, the float32 forward on AlexNet LRN1's shape at 8 images went
+// from 1.43 to 1.1-1.3 ns per element (cc/kernel/PERFORMANCE.md).
 constexpr int64_t kPrefetchPlanes = 4;
 
 // Asks for the lines of `count` values of one plane (kWrite: to be written).
