@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -247,8 +248,25 @@ def test_bench_front_ends_table_runs():
     result = run_python("import sys\nsys.modules['tensorflow'] = None\nfrom lrn_op.bench.__main__ import main\n"
                         "main(sys.argv[1:])\n", "--front-ends", "--runs", "1", "--warmup", "0")
     assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
     for name in ("lrn_op.numpy", "lrn_op.torch"):
-        assert sum(line.startswith(name) for line in result.stdout.splitlines()) == 4, result.stdout
+        # the four cases of the first table and the floor's row
+        assert sum(line.startswith(name) for line in lines) == 5, result.stdout
+    floor = lines[lines.index(next(line for line in lines if line.startswith("The floor of a call"))) + 1:]
+    assert not any(line.startswith("lrn_op (TF op") for line in floor), result.stdout  # TensorFlow blocked
+
+
+def test_bench_call_floor_computes_the_same_lrn_through_every_front_end():
+    from lrn_op.bench import front_ends
+
+    import lrn_op.numpy
+
+    x = np.random.default_rng(3).standard_normal(front_ends.FLOOR_SHAPE).astype(np.float32)
+    expected = lrn_op.numpy.local_response_normalization(x, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
+    for name in front_ends.FLOOR_FRONT_ENDS:
+        forward, copy = front_ends.floor_calls(name, x)
+        np.testing.assert_array_equal(np.asarray(forward()), expected, err_msg=name)
+        copy()
 
 
 def test_the_benchmark_modules_import_one_way():

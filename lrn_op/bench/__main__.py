@@ -21,8 +21,9 @@ table with a row per path and case (`--simd avx2` times one path).
 `--backends` times lrn_op under JAX and PyTorch against those frameworks' own LRN (backends.py), each in a process
 of its own; it needs jax and torch, not TensorFlow.
 
-`--front-ends` times lrn_op.numpy and lrn_op.torch on small tensors, batch 1 and one large tensor against a copy
-(front_ends.py); it needs torch, not TensorFlow.
+`--front-ends` times lrn_op.numpy and lrn_op.torch on small tensors, batch 1 and one large tensor against a copy,
+batch 1 on one thread and on all, and the floor of a 1x1x1x8 call through every front end installed (front_ends.py);
+it needs torch, not TensorFlow.
 
 `--peers` times lrn_op's forward, in NHWC and NCHW, against every other LRN installed (TF, PyTorch, ONNX Runtime,
 OpenVINO: pip install 'lrn_op[peers]'), after checking each one's answer (peers.py); with `--simd avx2` it caps
@@ -76,6 +77,10 @@ def _front_ends_main(args):
     print(f"\nBatch 1 on one thread and on all {lrn_op.numpy._lrn_numpy.allowed_cpus()} the process may use, "
           "forward into out=, NHWC and NCHW, through the numpy module; milliseconds per call:")
     print(front_ends.format_scaling_table(front_ends.measure_scaling(args.runs, args.warmup)))
+    print(f"\nThe floor of a call: {'x'.join(map(str, front_ends.FLOOR_SHAPE))} float32, forward, against the same "
+          f"framework's copy; microseconds per call, each sample the mean of calls back to back for "
+          f"{front_ends.FLOOR_MIN_MS:g} ms:")
+    print(front_ends.format_floor_table(front_ends.measure_call_floor(args.runs, args.warmup)))
 
 
 def _peers_main(args):
@@ -97,8 +102,9 @@ def _peers_main(args):
     import lrn_op.numpy
 
     cap = f", oneDNN capped to {environment['ONEDNN_MAX_CPU_ISA']}" if "ONEDNN_MAX_CPU_ISA" in environment else ""
+    named = ", ".join(peers.describe(peer) for peer in peers.installed_peers())
     print(f"lrn_op {lrn_op.__version__}, SIMD path {path if args.simd else lrn_op.numpy.simd_path()}{cap}, "
-          f"{os.cpu_count()} cores, float32 forward; peers: {', '.join(peers.installed_peers())}; milliseconds per "
+          f"{os.cpu_count()} cores, float32 forward; peers: {named}; milliseconds per "
           f"call, median of {args.runs} runs of calls back to back for at least {peers.SAMPLING['min_ms']:g} ms")
     print(peers.format_table(results))
 

@@ -2,7 +2,9 @@
 batch 1, where a call's fixed costs weigh most (argument checks, conversions, waking the pool's threads), and on one
 large tensor, where they do not. Each is set against a copy of the same array in the same framework (np.copyto into
 a preallocated array, Tensor.clone), the memory floor. Then the batch-1 shapes on one thread and on all of them: what
-the pool gains on a small call. Needs no TensorFlow."""
+the pool gains on a small call. Last, the floor of a call: a 1x1x1x8 tensor through every front end installed
+(TensorFlow's and JAX's too, if they are), against the same framework's copy. Needs no TensorFlow."""
+import importlib.util
 import statistics
 
 import numpy as np
@@ -105,4 +107,71 @@ def format_scaling_table(results):
         lines.append([name, data_format, "x".join(map(str, SCALING_SHAPES[name])),
                       f"{one[0]:.3f} [{one[1]:.3f}-{one[2]:.3f}]",
                       f"{every[0]:.3f} [{every[1]:.3f}-{every[2]:.3f}]", f"{one[0] / every[0]:.2f}x"])
+    return layout(lines)
+
+
+# The smallest call: one pixel of 8 channels, where nothing but a call's fixed costs remains; each sample is the
+# mean of calls back to back for FLOOR_MIN_MS, since one call is within a few times the timer's own cost.
+FLOOR_SHAPE = (1, 1, 1, 8)
+FLOOR_MIN_MS = 2.0
+
+
+def floor_calls(name, x):
+    """(lrn_op's forward, the framework's own copy) for one front end, as zero-argument callables that return once
+    the result exists."""
+    params = dict(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
+    if name == "numpy":
+        import lrn_op.numpy
+
+        out = np.empty_like(x)
+        return (lambda: lrn_op.numpy.local_response_normalization(x, **params), lambda: np.copyto(out, x))
+    if name == "torch":
+        import torch
+
+        import lrn_op.torch
+
+        t = torch.from_numpy(x)
+        return (lambda: lrn_op.torch.local_response_normalization(t, **params), t.clone)
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        import lrn_op
+
+        t = tf.constant(x)
+        return (lambda: lrn_op.local_response_normalization(t, **params), lambda: tf.raw_ops.DeepCopy(x=t))
+    import jax
+    import jax.numpy as jnp
+
+    import lrn_op.jax
+
+    a = jnp.asarray(x)
+    forward = jax.jit(lambda v: lrn_op.jax.local_response_normalization(v, **params))
+    copy = jax.jit(jnp.copy)
+    return (lambda: forward(a).block_until_ready(), lambda: copy(a).block_until_ready())
+
+
+FLOOR_FRONT_ENDS = {"numpy": "lrn_op.numpy", "torch": "lrn_op.torch", "tensorflow": "lrn_op (TF op, eager)",
+                    "jax": "lrn_op.jax (jax.jit)"}
+
+
+def measure_call_floor(runs, warmup):
+    """{front end: {"lrn_op" | "copy": [median, min, max]}} in microseconds: the forward of a FLOOR_SHAPE tensor
+    through each installed front end and the framework's own copy, each sample the mean of calls back to back."""
+    x = np.random.default_rng(0).standard_normal(FLOOR_SHAPE).astype(np.float32)
+    results = {}
+    for name in FLOOR_FRONT_ENDS:
+        if importlib.util.find_spec(name) is None:
+            continue
+        ours, copy = floor_calls(name, x)
+        samples = interleaved_samples({"lrn_op": ours, "copy": copy}, runs, warmup, min_ms=FLOOR_MIN_MS)
+        results[name] = {key: [1e3 * statistics.median(v), 1e3 * min(v), 1e3 * max(v)] for key, v in samples.items()}
+    return results
+
+
+def format_floor_table(results):
+    lines = [["front end", "copy us", "forward us", "forward - copy us"]]
+    for name, us in results.items():
+        lines.append([FLOOR_FRONT_ENDS[name], f"{us['copy'][0]:.1f} [{us['copy'][1]:.1f}-{us['copy'][2]:.1f}]",
+                      f"{us['lrn_op'][0]:.1f} [{us['lrn_op'][1]:.1f}-{us['lrn_op'][2]:.1f}]",
+                      f"{us['lrn_op'][0] - us['copy'][0]:.1f}"])
     return layout(lines)

@@ -51,6 +51,11 @@ PEER_CASES = [
 # worse on these virtual machines: after 50 ms of sleep lrn_op's two-thread batch-1 call ran at 0.45 ms against 0.21
 # to 0.24 without, on the same machine within a minute.
 SAMPLING = dict(min_ms=20.0)
+# ONNX Runtime's intra-op pool spins between runs for longer than that: with one ONNX Runtime session in the
+# process, lrn_op's AlexNet LRN1 b1 forward ran at 0.28-0.36 ms against 0.15 with the session's spinning turned off,
+# and TF's defaults at 1.10-1.30 against 0.89, while ONNX Runtime's own times moved 1-7% (4.05 to 4.07 ms, 14.6 to
+# 15.6). So its session waits as the other libraries' threads do (session.intra_op.allow_spinning = 0).
+ORT_SPINNING = "0"
 # The alpha of the correctness check: large enough that the window's sum moves every output.
 ALPHA_CHECK = 1.0
 # oneDNN's names for the SIMD paths' instruction sets.
@@ -60,6 +65,11 @@ PEERS = ("tensorflow", "torch", "onnxruntime", "openvino")
 
 def installed_peers():
     return [peer for peer in PEERS if importlib.util.find_spec(peer) is not None]
+
+
+def describe(peer):
+    """The peer's name as the table's heading gives it, with any setting the benchmark changes."""
+    return f"{peer} (intra-op spinning off)" if peer == "onnxruntime" and ORT_SPINNING == "0" else peer
 
 
 def _onnx_model(case, alpha, shape):
@@ -91,7 +101,9 @@ def _forward_calls(peer, case, alpha, x_nchw, x_nhwc):
     if peer == "onnxruntime":
         import onnxruntime
 
-        session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        options.add_session_config_entry("session.intra_op.allow_spinning", ORT_SPINNING)
+        session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         return lambda: session.run(None, {"x": x_nchw}), lambda: session.run(None, {"x": x_nchw})[0]
     import openvino
 
