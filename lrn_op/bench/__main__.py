@@ -78,7 +78,7 @@ def _front_ends_main(args):
           "forward into out=, NHWC and NCHW, through the numpy module; milliseconds per call:")
     print(front_ends.format_scaling_table(front_ends.measure_scaling(args.runs, args.warmup)))
     print(f"\nThe floor of a call: {'x'.join(map(str, front_ends.FLOOR_SHAPE))} float32, forward, against the same "
-          f"framework's copy; microseconds per call, each sample the mean of calls back to back for "
+          f"framework's copy and its own LRN; microseconds per call, each sample the mean of calls back to back for "
           f"{front_ends.FLOOR_MIN_MS:g} ms:")
     print(front_ends.format_floor_table(front_ends.measure_call_floor(args.runs, args.warmup)))
 

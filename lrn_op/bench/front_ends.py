@@ -117,28 +117,35 @@ FLOOR_MIN_MS = 2.0
 
 
 def floor_calls(name, x):
-    """(lrn_op's forward, the framework's own copy) for one front end, as zero-argument callables that return once
-    the result exists."""
+    """{"lrn_op": lrn_op's forward, "copy": the framework's own copy, "own LRN": the framework's own LRN where it has
+    one} for one front end, as zero-argument callables that return the result once it exists."""
     params = dict(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
     if name == "numpy":
         import lrn_op.numpy
 
         out = np.empty_like(x)
-        return (lambda: lrn_op.numpy.local_response_normalization(x, **params), lambda: np.copyto(out, x))
+        return {"lrn_op": lambda: lrn_op.numpy.local_response_normalization(x, **params),
+                "copy": lambda: np.copyto(out, x)}
     if name == "torch":
         import torch
 
         import lrn_op.torch
 
         t = torch.from_numpy(x)
-        return (lambda: lrn_op.torch.local_response_normalization(t, **params), t.clone)
+        channels_first = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        size = 2 * params["depth_radius"] + 1
+        return {"lrn_op": lambda: lrn_op.torch.local_response_normalization(t, **params), "copy": t.clone,
+                "own LRN": lambda: torch.nn.functional.local_response_norm(
+                    channels_first, size, params["alpha"] * size, params["beta"], params["bias"]).permute(0, 2, 3, 1)}
     if name == "tensorflow":
         import tensorflow as tf
 
         import lrn_op
 
         t = tf.constant(x)
-        return (lambda: lrn_op.local_response_normalization(t, **params), lambda: tf.raw_ops.DeepCopy(x=t))
+        return {"lrn_op": lambda: lrn_op.local_response_normalization(t, **params),
+                "copy": lambda: tf.raw_ops.DeepCopy(x=t),
+                "own LRN": lambda: tf.nn.local_response_normalization(t, **params)}
     import jax
     import jax.numpy as jnp
 
@@ -147,31 +154,37 @@ def floor_calls(name, x):
     a = jnp.asarray(x)
     forward = jax.jit(lambda v: lrn_op.jax.local_response_normalization(v, **params))
     copy = jax.jit(jnp.copy)
-    return (lambda: forward(a).block_until_ready(), lambda: copy(a).block_until_ready())
+    return {"lrn_op": lambda: forward(a).block_until_ready(), "copy": lambda: copy(a).block_until_ready()}
 
 
 FLOOR_FRONT_ENDS = {"numpy": "lrn_op.numpy", "torch": "lrn_op.torch", "tensorflow": "lrn_op (TF op, eager)",
                     "jax": "lrn_op.jax (jax.jit)"}
+# What "own LRN" is in each framework that has one.
+OWN_LRN = {"torch": "F.local_response_norm", "tensorflow": "tf.nn.local_response_normalization"}
 
 
 def measure_call_floor(runs, warmup):
-    """{front end: {"lrn_op" | "copy": [median, min, max]}} in microseconds: the forward of a FLOOR_SHAPE tensor
-    through each installed front end and the framework's own copy, each sample the mean of calls back to back."""
+    """{front end: {"lrn_op" | "copy" | "own LRN": [median, min, max]}} in microseconds: the forward of a
+    FLOOR_SHAPE tensor through each installed front end, the framework's own copy and its own LRN, each sample the
+    mean of calls back to back."""
     x = np.random.default_rng(0).standard_normal(FLOOR_SHAPE).astype(np.float32)
     results = {}
     for name in FLOOR_FRONT_ENDS:
         if importlib.util.find_spec(name) is None:
             continue
-        ours, copy = floor_calls(name, x)
-        samples = interleaved_samples({"lrn_op": ours, "copy": copy}, runs, warmup, min_ms=FLOOR_MIN_MS)
+        samples = interleaved_samples(floor_calls(name, x), runs, warmup, min_ms=FLOOR_MIN_MS)
         results[name] = {key: [1e3 * statistics.median(v), 1e3 * min(v), 1e3 * max(v)] for key, v in samples.items()}
     return results
 
 
 def format_floor_table(results):
-    lines = [["front end", "copy us", "forward us", "forward - copy us"]]
+    def timing(us):
+        return f"{us[0]:.1f} [{us[1]:.1f}-{us[2]:.1f}]"
+
+    lines = [["front end", "copy us", "forward us", "forward - copy us", "the framework's own LRN", "its us"]]
     for name, us in results.items():
-        lines.append([FLOOR_FRONT_ENDS[name], f"{us['copy'][0]:.1f} [{us['copy'][1]:.1f}-{us['copy'][2]:.1f}]",
-                      f"{us['lrn_op'][0]:.1f} [{us['lrn_op'][1]:.1f}-{us['lrn_op'][2]:.1f}]",
-                      f"{us['lrn_op'][0] - us['copy'][0]:.1f}"])
+        own = us.get("own LRN")
+        lines.append([FLOOR_FRONT_ENDS[name], timing(us["copy"]), timing(us["lrn_op"]),
+                      f"{us['lrn_op'][0] - us['copy'][0]:.1f}", OWN_LRN.get(name, "none"),
+                      timing(own) if own else "-"])
     return layout(lines)
