@@ -42,6 +42,9 @@ WRAPPER_CASES = {
     "NaN beta": ("lrn_op.lrn(x4, beta=float('nan'))", "beta must be a finite number"),
     "Inf beta": ("lrn_op.lrn(x4, beta=float('inf'))", "beta must be a finite number"),
     "data_format": ("lrn_op.lrn(x4, data_format='NCWH')", "data_format must be 'NHWC' or 'NCHW'"),
+    # unhashable parameters, which the wrapper's cache of checked parameters cannot hold: checked every call
+    "bias list": ("lrn_op.lrn(x4, bias=[1.0])", "bias must be a real number"),
+    "radius tensor": ("lrn_op.lrn(x4, depth_radius=tf.constant(2))", "depth_radius must be an integer"),
     "grad shapes": ("lrn_op.local_response_normalization_grad(x4, x4, tf.ones([1, 2, 2, 5]))",
                     "output_image must have the shape of input_image, (1, 2, 2, 4), got (1, 2, 2, 5)"),
     "grad ranks": ("lrn_op.local_response_normalization_grad(x4, x4, tf.ones([1, 2, 2]))",
