@@ -1,6 +1,7 @@
 """The parameters of every front end, checked in Python where a call must fail before any kernel runs: at TF graph
 construction, at jit tracing, on PyTorch's fake tensors. Each check raises TypeError or ValueError naming the argument;
 lrn_api.cc checks the same ranges again for callers of the raw ops."""
+import functools
 import math
 import numbers
 
@@ -19,6 +20,23 @@ def check(depth_radius, bias, alpha, beta, data_format="NHWC"):
     }
 
 
+def cached(function):
+    """`function` behind a cache of its results for parameters seen before (typed: 2 and 2.0 apart), for the checks
+    every call of a small tensor pays for. Unhashable parameters (a tensor, a list) call it every time, and so does
+    one it refuses: what it raises is never cached. Its results must be immutable."""
+    hashable = functools.lru_cache(maxsize=256, typed=True)(function)
+
+    @functools.wraps(function)
+    def wrapper(*args):
+        try:
+            return hashable(*args)
+        except TypeError:  # unhashable, or refused with a TypeError that the call below raises again
+            return function(*args)
+
+    return wrapper
+
+
+@cached
 def kernel_params(depth_radius, bias, alpha, beta, data_format):
     """(before, after, bias, alpha, beta, channels_first), checked: what the kernels of the numpy, JAX and PyTorch
     front ends take, for TF's parameters (a symmetric window)."""

@@ -4,7 +4,6 @@ registration. Importing this module loads the op library (and checks the TF vers
 `gen_lrn_ops` is the module TF generates for the op library, like TF's own gen_* modules: its functions skip the
 Python checks here, and the kernels check the same things again.
 """
-import functools
 import types
 
 import tensorflow as tf
@@ -128,21 +127,12 @@ def _input(value, name, default=tf.float32):
 _KERNEL_DTYPES = frozenset((tf.float16, tf.bfloat16, tf.float32, tf.float64))
 
 
-@functools.lru_cache(maxsize=256, typed=True)
-def _checked_hashable(depth_radius, bias, alpha, beta, data_format):
+@_params.cached
+def _checked(depth_radius, bias, alpha, beta, data_format):
+    """(`_params.check`'s attributes, the op's attributes), read-only: for parameters seen before, from a cache (an
+    eager call of a small tensor spent about 3 us on the checks and the exact-parameter text)."""
     attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
     return types.MappingProxyType(attrs), types.MappingProxyType(_op_attrs(attrs))
-
-
-def _checked(depth_radius, bias, alpha, beta, data_format):
-    """(`_params.check`'s attributes, the op's attributes), read-only. Parameters seen before come from a cache: an
-    eager call of a small tensor spent about 3 us on the checks and the exact-parameter text. Unhashable ones (a
-    tensor, a list) are checked every time, which raises naming the bad one."""
-    try:
-        return _checked_hashable(depth_radius, bias, alpha, beta, data_format)
-    except TypeError:
-        attrs = _params.check(depth_radius, bias, alpha, beta, data_format)
-        return attrs, _op_attrs(attrs)
 
 
 def _op_attrs(attrs):

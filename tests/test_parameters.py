@@ -183,3 +183,24 @@ def test_lrn_op_numpy_still_never_imports_tensorflow():
     result = run_python("import sys, lrn_op, lrn_op.numpy\nprint('tensorflow' in sys.modules, 'keras' in sys.modules)")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_cached_checks_refuse_every_time_and_take_unhashable_parameters():
+    from lrn_op import _params
+
+    seen = []
+
+    @_params.cached
+    def check(value):
+        seen.append(value)
+        if value == "bad":
+            raise ValueError("value must be good")
+        return value
+
+    assert check(2) == 2 and check(2) == 2 and seen == [2]  # the second from the cache
+    assert check(2.0) == 2.0 and seen == [2, 2.0]  # typed: 2.0 is not 2
+    for _ in range(2):
+        with pytest.raises(ValueError, match="value must be good"):
+            check("bad")
+    assert seen == [2, 2.0, "bad", "bad"]  # a refusal is never cached
+    assert check([1]) == [1] and check([1]) == [1] and seen[-2:] == [[1], [1]]  # unhashable: checked every call
