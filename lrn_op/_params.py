@@ -20,16 +20,28 @@ def check(depth_radius, bias, alpha, beta, data_format="NHWC"):
     }
 
 
+def _negative_zero(value):
+    """Whether value is a -0.0 of any real type; the common types first, without the slower numbers.Real check."""
+    kind = type(value)
+    if kind is float:
+        return value == 0 and math.copysign(1.0, value) < 0
+    if kind is int or kind is str:
+        return False
+    return isinstance(value, numbers.Real) and value == 0 and math.copysign(1.0, value) < 0
+
+
 def cached(function):
-    """`function` behind a cache of its results for parameters seen before (typed: 2 and 2.0 apart), for the checks
-    every call of a small tensor pays for. Unhashable parameters (a tensor, a list) call it every time, and so does
-    one it refuses: what it raises is never cached. Its results must be immutable."""
-    hashable = functools.lru_cache(maxsize=256, typed=True)(function)
+    """`function` behind a cache of its results for parameters seen before, for the checks every call of a small
+    tensor pays for. The key tells apart what compares equal but computes otherwise: 2 and 2.0 (typed), and 0.0 and
+    -0.0 (a zero's sign is in the key: alpha = -0.0 flips the sign of a zero gradient). Unhashable parameters (a
+    tensor, a list) call it every time, and so does one it refuses: what it raises is never cached. Its results must
+    be immutable."""
+    hashable = functools.lru_cache(maxsize=256, typed=True)(lambda signs, *args: function(*args))
 
     @functools.wraps(function)
     def wrapper(*args):
         try:
-            return hashable(*args)
+            return hashable(tuple(map(_negative_zero, args)), *args)
         except TypeError:  # unhashable, or refused with a TypeError that the call below raises again
             return function(*args)
 

@@ -1,5 +1,7 @@
 """Parameters as written: bias, alpha and beta reach every front end's math at double precision; complex input is
 refused; and saved models load whatever the order of the imports."""
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -204,3 +206,15 @@ def test_cached_checks_refuse_every_time_and_take_unhashable_parameters():
             check("bad")
     assert seen == [2, 2.0, "bad", "bad"]  # a refusal is never cached
     assert check([1]) == [1] and check([1]) == [1] and seen[-2:] == [[1], [1]]  # unhashable: checked every call
+    assert math.copysign(1.0, check(0.0)) == 1.0 and math.copysign(1.0, check(-0.0)) == -1.0  # a zero keeps its sign
+
+
+@pytest.mark.parametrize("first", [0.0, -0.0])
+def test_a_zero_alpha_keeps_its_sign_whichever_zero_came_first(first):
+    # -2 alpha beta x sum is +0 or -0 with alpha's sign; added to a gradient term of -0 it decides dx's sign
+    g, x = np.array([[[[-0.0, 1.0, 2.0]]]]), np.ones([1, 1, 1, 3])
+    y = lrn_op.numpy.local_response_normalization(x, 1, 1.0, 0.0, 0.75)
+    lrn_op.numpy.local_response_normalization_grad(g, x, y, 1, 1.0, first, 0.75)
+    positive = lrn_op.numpy.local_response_normalization_grad(g, x, y, 1, 1.0, 0.0, 0.75)
+    negative = lrn_op.numpy.local_response_normalization_grad(g, x, y, 1, 1.0, -0.0, 0.75)
+    assert np.signbit(positive[0, 0, 0, 0]) and not np.signbit(negative[0, 0, 0, 0])
