@@ -124,7 +124,7 @@ def _input(value, name, default=tf.float32):
     return tensor
 
 
-_KERNEL_DTYPES = frozenset((tf.float16, tf.bfloat16, tf.float32, tf.float64))
+_KERNEL_DTYPES = frozenset(tf.as_dtype(name) for name in _coercion.DTYPES)
 
 
 @_params.cached

@@ -262,7 +262,7 @@ def test_bench_call_floor_computes_the_same_lrn_through_every_front_end():
     import lrn_op.numpy
 
     x = np.random.default_rng(3).standard_normal(front_ends.FLOOR_SHAPE).astype(np.float32)
-    expected = lrn_op.numpy.local_response_normalization(x, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
+    expected = lrn_op.numpy.local_response_normalization(x, **front_ends.FLOOR_PARAMS)
     for name in front_ends.FLOOR_FRONT_ENDS:
         calls = front_ends.floor_calls(name, x)
         np.testing.assert_array_equal(np.asarray(calls["lrn_op"]()), expected, err_msg=name)

@@ -113,13 +113,14 @@ def format_scaling_table(results):
 # The smallest call: one pixel of 8 channels, where nothing but a call's fixed costs remains; each sample is the
 # mean of calls back to back for FLOOR_MIN_MS, since one call is within a few times the timer's own cost.
 FLOOR_SHAPE = (1, 1, 1, 8)
+FLOOR_PARAMS = dict(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
 FLOOR_MIN_MS = 2.0
 
 
 def floor_calls(name, x):
     """{"lrn_op": lrn_op's forward, "copy": the framework's own copy, "own LRN": the framework's own LRN where it has
     one} for one front end, as zero-argument callables that return the result once it exists."""
-    params = dict(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75)
+    params = FLOOR_PARAMS
     if name == "numpy":
         import lrn_op.numpy
 
