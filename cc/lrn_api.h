@@ -56,6 +56,39 @@ struct bf16 {
 constexpr int64_t kTileLanes = 16;
 int64_t num_tiles(const Layout& layout);
 
+// A share of one call's work: of the lanes of tiles [tile_begin, tile_end), the outputs of channels
+// [channel_begin, channel_end). Every output depends on its own window alone, so any shares that cover the tensor once
+// give bit-identical results. A share holds every channel (0, depth) unless splits_channels() allows fewer.
+struct Share {
+  int64_t tile_begin;
+  int64_t tile_end;
+  int64_t channel_begin;
+  int64_t channel_end;
+};
+
+// Whether a call's shares may cut its channels: on the plane path (NCHW with a small window), where each share reads
+// the planes its windows reach; the other paths take whole tiles.
+bool splits_channels(const Layout& layout, const Params& params);
+
+// How compute() shares out one call among `threads` threads (lrn_api.cc, sharing()): each takes a run of consecutive
+// units, unit u being tile u % tiles of channel group u / tiles.
+struct Sharing {
+  int64_t tiles;
+  int64_t depth;
+  int64_t groups;  // 1 unless splits_channels()
+  int64_t units() const { return tiles * groups; }
+  // Calls fn(share) for the units [begin, end): one share per channel group they reach.
+  template <class Fn>
+  void for_each(int64_t begin, int64_t end, Fn fn) const {
+    for (int64_t group = begin / tiles; group * tiles < end; ++group) {
+      const int64_t first = group * tiles;
+      fn(Share{begin > first ? begin - first : 0, end < first + tiles ? end - first : tiles, depth * group / groups,
+               depth * (group + 1) / groups});
+    }
+  }
+};
+Sharing sharing(const Layout& layout, const Params& params, int64_t threads);
+
 // Empty string if the parameters are usable; otherwise a message that names the offending argument.
 std::string check_params(const Params& params);
 
@@ -65,14 +98,19 @@ std::string check_params(const Params& params);
 std::string parse_exact_params(const std::string& text, float bias, float alpha, float beta, Params* params);
 
 // The kernels themselves, for compute() and the kernel test: no checks, no threads.
-// y = LRN(x) for the tiles [tile_begin, tile_end). Returns false only if scratch memory could not be allocated.
+// y = LRN(x) for one share. Returns false only if scratch memory could not be allocated.
 template <class T>
-bool forward(const T* x, T* y, const Layout& layout, const Params& params, int64_t tile_begin, int64_t tile_end);
+bool forward(const T* x, T* y, const Layout& layout, const Params& params, const Share& share);
 
 // dx = d LRN(x) / dx applied to dy, given y = LRN(x) (the inputs of tf.raw_ops.LRNGrad: dy, x, y).
 template <class T>
 bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& params,
-              int64_t tile_begin, int64_t tile_end);
+              const Share& share);
+
+// Every channel of the tiles [tile_begin, tile_end).
+inline Share tiles(const Layout& layout, int64_t tile_begin, int64_t tile_end) {
+  return Share{tile_begin, tile_end, 0, layout.depth};
+}
 
 // ---- The one entry -------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ constexpr TypedKernels<T> typed() {
   return {&forward<T>, &backward<T>};
 }
 
-extern const Kernels kernels = {typed<f16>(), typed<bf16>(), typed<float>(), typed<double>()};
+extern const Kernels kernels = {&splits_channels, typed<f16>(), typed<bf16>(), typed<float>(), typed<double>()};
 
 }  // namespace LRN_ISA
 }  // namespace lrn

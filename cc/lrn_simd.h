@@ -7,12 +7,12 @@ namespace lrn {
 
 template <class T>
 struct TypedKernels {
-  bool (*forward)(const T* x, T* y, const Layout&, const Params&, int64_t tile_begin, int64_t tile_end);
-  bool (*backward)(const T* dy, const T* x, const T* y, T* dx, const Layout&, const Params&, int64_t tile_begin,
-                   int64_t tile_end);
+  bool (*forward)(const T* x, T* y, const Layout&, const Params&, const Share&);
+  bool (*backward)(const T* dy, const T* x, const T* y, T* dx, const Layout&, const Params&, const Share&);
 };
 
 struct Kernels {
+  bool (*splits_channels)(const Layout&, const Params&);
   TypedKernels<f16> f16_kernels;
   TypedKernels<bf16> bf16_kernels;
   TypedKernels<float> f32_kernels;

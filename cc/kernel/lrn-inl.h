@@ -47,10 +47,11 @@ inline vd input_gradient(vd direct, vd x, vd window_of_terms, double coefficient
   return direct + coefficient * x * window_of_terms;
 }
 
-// Runs pass(powers) with the fast powers, and again with the exact ones if any normaliser it met left the fast
+// with_powers runs pass(powers) with the fast powers, and again with a fallback if any normaliser it met left the fast
 // domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid (even through float) and
 // the refinement (powers-inl.h) converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along
-// with the pass, and the rare rerun overwrites everything the first run wrote.
+// with the pass, and the rare rerun overwrites everything the first run wrote. The tiles' fallback is the exact
+// powers for the whole tile; the planes' is SelectedPowers.
 template <BetaKind K, bool Precise>
 struct FastPowers {
   // NaN fails both comparisons. AVX-512 compares into mask registers, which GCC ANDs as they are. Elsewhere the
@@ -75,18 +76,34 @@ struct FastPowers {
   }
 };
 
-template <BetaKind K>
+template <BetaKind K, bool Precise>
 struct ExactPowers {
   Powers operator()(vd n, double beta) const { return exact_powers<K>(n, beta); }
 };
 
-template <class T, BetaKind K, class Pass>
+// Lane by lane, the fast powers where n is in their domain and the exact ones elsewhere: so each output depends on its
+// own normaliser alone, never on which lanes or channels shared its pass (the plane path's fallback).
+template <BetaKind K, bool Precise>
+struct SelectedPowers {
+  Powers operator()(vd n, double beta) const {
+    const auto inside = FastPowers<K, Precise>::in_range(n);
+    const Powers fast = fast_powers<K, Precise>(n, beta), exact = exact_powers<K>(n, beta);
+    return {inside ? fast.scale : exact.scale, inside ? fast.inverse : exact.inverse};
+  }
+};
+
+// The forward's plane pass is forced inline into its block: called out of line, it took 0.97-1.00 ns per element on
+// 1x256x27x27 (avx512), inline 0.86-0.88.
+#define LRN_INLINE_PASS __attribute__((always_inline))
+
+template <class T, BetaKind K, template <BetaKind, bool> class Fallback, class Pass>
 inline void with_powers(Pass pass) {
-  FastPowers<K, std::is_same<T, double>::value> fast;
+  constexpr bool kPrecise = std::is_same<T, double>::value;
+  FastPowers<K, kPrecise> fast;
   pass(fast);
   if (fast.all_in_domain()) return;
-  ExactPowers<K> exact;
-  pass(exact);
+  Fallback<K, kPrecise> fallback;
+  pass(fallback);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -105,7 +122,7 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
   for (int64_t tile = begin; tile < end; ++tile) {
     const Tile pixels = make_tile(layout, tile);
     square_sums(x, pixels, plan, xs, pre, suf);
-    with_powers<T, K>([&](auto& powers) {
+    with_powers<T, K, ExactPowers>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
         for (int64_t s = 0; s < kStripsPerTile; ++s) {
           vd block[kStripLanes];
@@ -147,7 +164,7 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
     const Tile pixels = make_tile(layout, tile);
     square_sums(x, pixels, plan, xs, pre, suf);
     // t_c = g_c y_c / N_c, and the pieces of dx_c that do not need its window sum.
-    with_powers<T, K>([&](auto& powers) {
+    with_powers<T, K, ExactPowers>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
         for (int64_t s = 0; s < kStripsPerTile; ++s) {
           vd g[kStripLanes], out[kStripLanes];
@@ -188,7 +205,7 @@ bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64
   double* squares = runs.padded(1, 0);
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
     load_squares(x + first, size, runs.before(), xs, squares);
-    with_powers<T, K>([&](auto& powers) {
+    with_powers<T, K, ExactPowers>([&](auto& powers) {
       for (int64_t c = 0; c < size; c += kStripLanes) {
         const vd n = normaliser(p, runs.window(squares, c));
         store_run(y + first, c, size, output(load<vd>(xs + c), powers(n, p.beta)));
@@ -211,7 +228,7 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
   const double coefficient = -2.0 * p.alpha * p.beta;
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
     load_squares(x + first, size, runs.before(), xs, squares);
-    with_powers<T, K>([&](auto& powers) {
+    with_powers<T, K, ExactPowers>([&](auto& powers) {
       for (int64_t c = 0; c < size; c += kStripLanes) {
         const Powers n = powers(normaliser(p, runs.window(squares, c)), p.beta);
         const vd g = load_run(dy + first, c, size);
@@ -231,12 +248,18 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Planes (planes-inl.h): the same formulas, with the direct window sums of a block of pixels, in channel order. The
-// fast powers' domain is checked lane by lane; a tile with any lane outside it is computed again by the tile path
-// afterwards (Rerun), as the tile path itself reruns a whole tile with the exact powers.
+// Planes (planes-inl.h): the same formulas, with the direct window sums of a block of pixels, in channel order. A
+// share may cut the channels too: it computes the outputs of its own, from the squares (and, backward, the terms) of
+// the channels their windows reach. A block in which some normaliser left the fast powers' domain is computed again
+// with SelectedPowers, so every output depends on its own window alone, and any share of the planes gives the same
+// bits.
+
+// Channel c's squares into the ring: zeros for a channel outside [0, depth). Forced inline: GCC called it, once per
+// channel, and the NCHW backward was 5-10% slower.
 template <class T>
-inline void put_squares(const PlaneRing& squares, const T* block, int64_t c, const Layout& layout, int64_t count,
-                        int64_t vectors) {
+__attribute__((always_inline)) inline void put_squares(const PlaneRing& squares, const T* block, int64_t c,
+                                                       const Layout& layout, int64_t count, int64_t vectors) {
+  if (c < 0 || c >= layout.depth) return squares.clear(c, vectors);
   const T* plane = block + c * layout.inner;
   if (c + kPrefetchPlanes < layout.depth) prefetch_plane(plane + kPrefetchPlanes * layout.inner, count);
   const PlaneRing::Writer writer = squares.writer(c);
@@ -246,171 +269,159 @@ inline void put_squares(const PlaneRing& squares, const T* block, int64_t c, con
   }
 }
 
-// The start of a block, forward or backward: every lane in the fast domain so far, the channels before the first
-// zero in the squares' ring and the first `after` channels' squares in it. Returns the block's vector count.
-template <class T, class Mask>
-inline int64_t start_block(const PlaneRing& squares, const T* block, const Layout& layout, int64_t before,
-                           int64_t after, int64_t count, Mask* in_domain) {
-  const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
-  for (int64_t v = 0; v < vectors; ++v) in_domain[v] = ~Mask{};
-  for (int64_t c = -before; c < 0; ++c) squares.clear(c, vectors);
-  for (int64_t c = 0; c < after; ++c) put_squares(squares, block, c, layout, count, vectors);
-  return vectors;
-}
-
-// Marks the tiles of the block's lanes whose normalisers left the fast domain; false if the marks had no memory.
-template <class Mask>
-inline bool mark_outside(Rerun& rerun, const Mask* in_domain, int64_t lane, int64_t count) {
-  bool ok = true;
-  for (int64_t i = 0; i < count; ++i) {
-    if (!in_domain[i / kStripLanes][i % kStripLanes]) ok = ok && rerun.mark(lane + i);
-  }
-  return ok;
-}
-
 template <class T, BetaKind K>
-bool forward_planes(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
-  constexpr bool kPrecise = std::is_same<T, double>::value;
-  using Mask = typename FastPowers<K, kPrecise>::Mask;
-  const int64_t depth = layout.depth, inner = layout.inner;
-  const int64_t before = effective_extent(p.before, depth), after = effective_extent(p.after, depth);
+bool forward_planes(const T* x, T* y, const Layout& layout, const Params& p, const Share& share) {
+  const int64_t inner = layout.inner;
+  const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
   const int64_t width = before + after + 1;
   const PlaneScratch memory(PlaneRing::doubles(width));
   if (!memory.get()) return false;
   const PlaneRing squares(memory.get(), width);
-  Rerun rerun(begin, end);
-  bool ok = true;
-  for_each_plane_block(layout, begin, end, [&](int64_t lane, int64_t offset, int64_t count) {
-    Mask in_domain[kPlaneLanes / kStripLanes];
-    const int64_t vectors = start_block(squares, x + offset, layout, before, after, count, in_domain);
-    for (int64_t c = 0; c < depth; ++c) {
-      if (c + after < depth) {
+  for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
+    const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
+    with_powers<T, K, SelectedPowers>([&](auto& powers) LRN_INLINE_PASS {
+      for (int64_t c = share.channel_begin - before; c < share.channel_begin + after; ++c) {
+        put_squares(squares, x + offset, c, layout, count, vectors);
+      }
+      for (int64_t c = share.channel_begin; c < share.channel_end; ++c) {
         put_squares(squares, x + offset, c + after, layout, count, vectors);
-      } else {
-        squares.clear(c + after, vectors);
+        const T* plane = x + offset + c * inner;
+        T* out = y + offset + c * inner;
+        if (c + kPrefetchPlanes < share.channel_end) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
+        const PlaneRing::Window window = squares.window(c - before, width);
+        for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
+          const vd n = normaliser(p, window.sum(v));
+          store_run(out, v, count, output(load_run(plane, v, count), powers(n, p.beta)));
+        }
       }
-      const T* plane = x + offset + c * inner;
-      T* out = y + offset + c * inner;
-      if (c + kPrefetchPlanes < depth) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
-      const PlaneRing::Window window = squares.window(c - before, width);
-      for (int64_t v = 0; v < vectors; ++v) {
-        const vd n = normaliser(p, window.sum(v * kStripLanes));
-        in_domain[v] &= FastPowers<K, kPrecise>::in_range(n);
-        const Powers powers = fast_powers<K, kPrecise>(n, p.beta);
-        store_run(out, v * kStripLanes, count, output(load_run(plane, v * kStripLanes, count), powers));
-      }
-    }
-    ok = mark_outside(rerun, in_domain, lane, count) && ok;
+    });
   });
-  return ok && rerun.for_each([&](int64_t first, int64_t last) {
-    return forward_tiles<T, K>(x, y, layout, p, first, last);
-  });
+  return true;
 }
 
 // The backward streams two rings: the squares, ahead of channel c by `after`, and the terms g y / N, from which
-// channel j = c - before's transposed window [j - after, j + before] is complete once channel c's term is in.
+// channel j = c - before's transposed window [j - after, j + before] is complete once channel c's term is in. A share
+// of channels [begin, end) computes the terms of [begin - after, end + before).
+struct BackwardPlanes {
+  const Params& p;
+  int64_t depth, inner, before, after, width;
+  PlaneRing squares, terms;
+  double* directs;  // g N^-beta of channels c - before .. c, one array each
+  double coefficient;
+};
+
+// One block of `count` pixels, from element `offset` (channel 0), over the channels [begin, end). A function of its own
+// rather than a lambda in the block's loop: there every value it takes was read through the closure again after each
+// store to a ring, which may alias it (the backward took 8-15% longer).
+template <class T, class PowersOf>
+void backward_plane_block(const BackwardPlanes& b, const T* dy, const T* x, const T* y, T* dx, const Layout& layout,
+                          int64_t begin, int64_t end, int64_t count, PowersOf& powers) {
+  const Params& p = b.p;
+  const int64_t depth = b.depth, inner = b.inner, before = b.before, after = b.after, width = b.width;
+  const PlaneRing squares = b.squares, terms = b.terms;
+  double* const directs = b.directs;
+  const double coefficient = b.coefficient;
+  const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
+  const int64_t first = begin - after;  // the first term that the share's windows hold
+  for (int64_t c = first - before; c < first + after; ++c) put_squares(squares, x, c, layout, count, vectors);
+  for (int64_t c = first; c < end + before; ++c) {
+    if (c < depth) put_squares(squares, x, c + after, layout, count, vectors);
+    if (c < 0 || c >= depth) {
+      terms.clear(c, vectors);
+    } else {
+      const T* g_plane = dy + c * inner;
+      const T* y_plane = y + c * inner;
+      if (c + kPrefetchPlanes < depth) {
+        prefetch_plane(g_plane + kPrefetchPlanes * inner, count);
+        prefetch_plane(y_plane + kPrefetchPlanes * inner, count);
+      }
+      double* direct = directs + c % (before + 1) * kPlaneLanes;
+      const PlaneRing::Window window = squares.window(c - before, width);
+      const PlaneRing::Writer term = terms.writer(c);
+      for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
+        const Powers n = powers(normaliser(p, window.sum(v)), p.beta);
+        const vd g = load_run(g_plane, v, count);
+        store(direct + v, direct_gradient(g, n));
+        term.put(v, gradient_term(g, load_run(y_plane, v, count), n));
+      }
+    }
+    const int64_t j = c - before;
+    if (j < begin) continue;
+    const double* direct = directs + j % (before + 1) * kPlaneLanes;
+    const T* x_plane = x + j * inner;
+    T* out = dx + j * inner;
+    if (j + kPrefetchPlanes < end) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
+    const PlaneRing::Window window = terms.window(j - after, width);
+    for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
+      const vd gradient = input_gradient(load<vd>(direct + v), load_run(x_plane, v, count), window.sum(v), coefficient);
+      store_run(out, v, count, gradient);
+    }
+  }
+}
+
 template <class T, BetaKind K>
 bool backward_planes(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
-                     int64_t begin, int64_t end) {
-  constexpr bool kPrecise = std::is_same<T, double>::value;
-  using Mask = typename FastPowers<K, kPrecise>::Mask;
-  const int64_t depth = layout.depth, inner = layout.inner;
-  const int64_t before = effective_extent(p.before, depth), after = effective_extent(p.after, depth);
+                     const Share& share) {
+  const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
   const int64_t width = before + after + 1;
   const int64_t ring = PlaneRing::doubles(width);
   const PlaneScratch memory(2 * ring + (before + 1) * kPlaneLanes);
   if (!memory.get()) return false;
-  const PlaneRing squares(memory.get(), width), terms(memory.get() + ring, width);
-  double* const directs = memory.get() + 2 * ring;  // g N^-beta of channels c - before .. c, one array each
-  const double coefficient = -2.0 * p.alpha * p.beta;
-  Rerun rerun(begin, end);
-  bool ok = true;
-  for_each_plane_block(layout, begin, end, [&](int64_t lane, int64_t offset, int64_t count) {
-    Mask in_domain[kPlaneLanes / kStripLanes];
-    const int64_t vectors = start_block(squares, x + offset, layout, before, after, count, in_domain);
-    for (int64_t c = -after; c < 0; ++c) terms.clear(c, vectors);
-    for (int64_t c = 0; c < depth + before; ++c) {
-      if (c < depth) {
-        if (c + after < depth) {
-          put_squares(squares, x + offset, c + after, layout, count, vectors);
-        } else {
-          squares.clear(c + after, vectors);
-        }
-        const T* g_plane = dy + offset + c * inner;
-        const T* y_plane = y + offset + c * inner;
-        if (c + kPrefetchPlanes < depth) {
-          prefetch_plane(g_plane + kPrefetchPlanes * inner, count);
-          prefetch_plane(y_plane + kPrefetchPlanes * inner, count);
-        }
-        double* direct = directs + c % (before + 1) * kPlaneLanes;
-        const PlaneRing::Window window = squares.window(c - before, width);
-        const PlaneRing::Writer term = terms.writer(c);
-        for (int64_t v = 0; v < vectors; ++v) {
-          const vd n = normaliser(p, window.sum(v * kStripLanes));
-          in_domain[v] &= FastPowers<K, kPrecise>::in_range(n);
-          const Powers powers = fast_powers<K, kPrecise>(n, p.beta);
-          const vd g = load_run(g_plane, v * kStripLanes, count);
-          store(direct + v * kStripLanes, direct_gradient(g, powers));
-          term.put(v * kStripLanes, gradient_term(g, load_run(y_plane, v * kStripLanes, count), powers));
-        }
-      } else {
-        terms.clear(c, vectors);
-      }
-      const int64_t j = c - before;
-      if (j < 0) continue;
-      const double* direct = directs + j % (before + 1) * kPlaneLanes;
-      const T* x_plane = x + offset + j * inner;
-      T* out = dx + offset + j * inner;
-      if (j + kPrefetchPlanes < depth) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
-      const PlaneRing::Window window = terms.window(j - after, width);
-      for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
-        const vd gradient =
-            input_gradient(load<vd>(direct + v), load_run(x_plane, v, count), window.sum(v), coefficient);
-        store_run(out, v, count, gradient);
-      }
-    }
-    ok = mark_outside(rerun, in_domain, lane, count) && ok;
+  const BackwardPlanes planes{p,
+                              layout.depth,
+                              layout.inner,
+                              before,
+                              after,
+                              width,
+                              PlaneRing(memory.get(), width),
+                              PlaneRing(memory.get() + ring, width),
+                              memory.get() + 2 * ring,
+                              -2.0 * p.alpha * p.beta};
+  for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
+    with_powers<T, K, SelectedPowers>([&](auto& powers) {
+      backward_plane_block(planes, dy + offset, x + offset, y + offset, dx + offset, layout, share.channel_begin,
+                           share.channel_end, count, powers);
+    });
   });
-  return ok && rerun.for_each([&](int64_t first, int64_t last) {
-    return backward_tiles<T, K>(dy, x, y, dx, layout, p, first, last);
-  });
+  return true;
 }
 
-// Entry points: the path chosen and beta's special cases resolved once per call instead of once per element.
+// Entry points: the path chosen and beta's special cases resolved once per call instead of once per element. Only the
+// plane path takes a share of the channels (splits_channels); the others take whole tiles.
+inline bool splits_channels(const Layout& layout, const Params& p) { return use_planes(layout, p); }
+
 template <class T, BetaKind K>
-bool forward_path(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
-  if (use_rows(layout, p)) return forward_rows<T, K>(x, y, layout, p, begin, end);
-  if (use_planes(layout, p)) return forward_planes<T, K>(x, y, layout, p, begin, end);
-  return forward_tiles<T, K>(x, y, layout, p, begin, end);
+bool forward_path(const T* x, T* y, const Layout& layout, const Params& p, const Share& share) {
+  if (use_rows(layout, p)) return forward_rows<T, K>(x, y, layout, p, share.tile_begin, share.tile_end);
+  if (use_planes(layout, p)) return forward_planes<T, K>(x, y, layout, p, share);
+  return forward_tiles<T, K>(x, y, layout, p, share.tile_begin, share.tile_end);
 }
 
 template <class T, BetaKind K>
 bool backward_path(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p,
-                   int64_t begin, int64_t end) {
-  if (use_rows(layout, p)) return backward_rows<T, K>(dy, x, y, dx, layout, p, begin, end);
-  if (use_planes(layout, p)) return backward_planes<T, K>(dy, x, y, dx, layout, p, begin, end);
-  return backward_tiles<T, K>(dy, x, y, dx, layout, p, begin, end);
+                   const Share& share) {
+  if (use_rows(layout, p)) return backward_rows<T, K>(dy, x, y, dx, layout, p, share.tile_begin, share.tile_end);
+  if (use_planes(layout, p)) return backward_planes<T, K>(dy, x, y, dx, layout, p, share);
+  return backward_tiles<T, K>(dy, x, y, dx, layout, p, share.tile_begin, share.tile_end);
 }
 
 template <class T>
-bool forward(const T* x, T* y, const Layout& layout, const Params& p, int64_t begin, int64_t end) {
+bool forward(const T* x, T* y, const Layout& layout, const Params& p, const Share& share) {
   switch (beta_kind(p.beta)) {
-    case BetaKind::Half: return forward_path<T, BetaKind::Half>(x, y, layout, p, begin, end);
-    case BetaKind::ThreeQuarters: return forward_path<T, BetaKind::ThreeQuarters>(x, y, layout, p, begin, end);
-    case BetaKind::One: return forward_path<T, BetaKind::One>(x, y, layout, p, begin, end);
-    default: return forward_path<T, BetaKind::General>(x, y, layout, p, begin, end);
+    case BetaKind::Half: return forward_path<T, BetaKind::Half>(x, y, layout, p, share);
+    case BetaKind::ThreeQuarters: return forward_path<T, BetaKind::ThreeQuarters>(x, y, layout, p, share);
+    case BetaKind::One: return forward_path<T, BetaKind::One>(x, y, layout, p, share);
+    default: return forward_path<T, BetaKind::General>(x, y, layout, p, share);
   }
 }
 
 template <class T>
-bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p, int64_t begin,
-              int64_t end) {
+bool backward(const T* dy, const T* x, const T* y, T* dx, const Layout& layout, const Params& p, const Share& share) {
   switch (beta_kind(p.beta)) {
-    case BetaKind::Half: return backward_path<T, BetaKind::Half>(dy, x, y, dx, layout, p, begin, end);
-    case BetaKind::ThreeQuarters:
-      return backward_path<T, BetaKind::ThreeQuarters>(dy, x, y, dx, layout, p, begin, end);
-    case BetaKind::One: return backward_path<T, BetaKind::One>(dy, x, y, dx, layout, p, begin, end);
-    default: return backward_path<T, BetaKind::General>(dy, x, y, dx, layout, p, begin, end);
+    case BetaKind::Half: return backward_path<T, BetaKind::Half>(dy, x, y, dx, layout, p, share);
+    case BetaKind::ThreeQuarters: return backward_path<T, BetaKind::ThreeQuarters>(dy, x, y, dx, layout, p, share);
+    case BetaKind::One: return backward_path<T, BetaKind::One>(dy, x, y, dx, layout, p, share);
+    default: return backward_path<T, BetaKind::General>(dy, x, y, dx, layout, p, share);
   }
 }
 

@@ -32,8 +32,8 @@ inline bool use_planes(const Layout& layout, const Params& p) {
          effective_extent(p.before, layout.depth) + effective_extent(p.after, layout.depth) <= 2 * kDirectRadius;
 }
 
-// Calls body(lane, offset, count) for the blocks that cover the lanes of the tiles [begin, end): `count` consecutive
-// pixels of one image, the first of which is lane `lane` and sits (channel 0) at element `offset`.
+// Calls body(offset, count) for the blocks that cover the lanes of the tiles [begin, end): `count` consecutive pixels
+// of one image, the first of which sits (channel 0) at element `offset`.
 template <class Body>
 inline void for_each_plane_block(const Layout& layout, int64_t begin, int64_t end, Body body) {
   const int64_t total = layout.outer * layout.inner;
@@ -42,7 +42,7 @@ inline void for_each_plane_block(const Layout& layout, int64_t begin, int64_t en
     const int64_t o = lane / layout.inner, i = lane % layout.inner;
     int64_t count = layout.inner - i < kPlaneLanes ? layout.inner - i : kPlaneLanes;
     count = last - lane < count ? last - lane : count;
-    body(lane, o * layout.depth * layout.inner + i, count);
+    body(o * layout.depth * layout.inner + i, count);
     lane += count;
   }
 }
@@ -119,42 +119,6 @@ class PlaneScratch {
 
  private:
   std::unique_ptr<double[]> owner_;
-};
-
-// The tiles in which some normaliser left the fast powers' domain: they are computed again, whole, by the tile path
-// once the plane path is done with them, so that which lanes share a rerun never depends on the split.
-class Rerun {
- public:
-  Rerun(int64_t begin, int64_t end) : begin_(begin), end_(end) {}
-  // False if the flags could not be allocated.
-  bool mark(int64_t lane) {
-    if (!flags_) {
-      flags_.reset(new (std::nothrow) bool[static_cast<size_t>(end_ - begin_)]());
-      if (!flags_) return false;
-    }
-    flags_[lane / kTileLanes - begin_] = true;
-    return true;
-  }
-  // Calls run(first, last) for each range of consecutive marked tiles; false if any call did.
-  template <class Run>
-  bool for_each(Run run) const {
-    if (!flags_) return true;
-    for (int64_t t = begin_; t < end_;) {
-      if (!flags_[t - begin_]) {
-        ++t;
-        continue;
-      }
-      int64_t last = t + 1;
-      while (last < end_ && flags_[last - begin_]) ++last;
-      if (!run(t, last)) return false;
-      t = last;
-    }
-    return true;
-  }
-
- private:
-  int64_t begin_, end_;
-  std::unique_ptr<bool[]> flags_;
 };
 
 }  // namespace LRN_ISA

@@ -1,7 +1,8 @@
 // The kernels without TF or Python: lrn_api.h against a scalar float64 reference, over dtypes, layouts, radii,
-// betas and shapes that reach the row, masked-run and tile paths; plus NaN locality and invariance under any
-// split of the tiles. tests/sanitize.sh builds it with AddressSanitizer and UndefinedBehaviorSanitizer and runs it
-// on every SIMD path. Prints one line per dtype and exits non-zero on the first failure.
+// betas and shapes that reach the row, masked-run, plane and tile paths; plus NaN locality and invariance under any
+// split of the tiles (and on the plane path, of the channels). tests/sanitize.sh builds it with AddressSanitizer and
+// UndefinedBehaviorSanitizer and runs it on every SIMD path. Prints one line per dtype and exits non-zero on the first
+// failure.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -128,6 +129,22 @@ void expect(bool ok, const char* what, const char* type, const Case& k) {
               (long long)k.before, (long long)k.after, k.beta, k.channels_first ? "NCHW" : "NHWC");
 }
 
+// Runs run(share) over shares of `tile_step` tiles and, where the path allows (lrn::splits_channels), `channel_step`
+// channels: any shares that cover the tensor once must give the same bits. Returns whether the channels were cut.
+template <class Run>
+bool shared_out(const lrn::Layout& layout, const lrn::Params& params, int64_t tile_step, int64_t channel_step,
+                Run run) {
+  const int64_t tiles = lrn::num_tiles(layout);
+  const bool cut = lrn::splits_channels(layout, params);
+  const int64_t step = cut ? channel_step : layout.depth;
+  for (int64_t start = 0; start < tiles; start += tile_step) {
+    for (int64_t c = 0; c < layout.depth; c += step) {
+      run(lrn::Share{start, std::min(tiles, start + tile_step), c, std::min(layout.depth, c + step)});
+    }
+  }
+  return cut;
+}
+
 template <class T>
 void run(const char* type, double tolerance, double gradient_tolerance) {
   const Case cases[] = {
@@ -149,6 +166,7 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
   std::mt19937 random(42);
   std::uniform_int_distribution<int> eighths(-32, 32);
   double worst = 0;
+  int cut_cases = 0;
   for (const Case& k : cases) {
     const lrn::Layout layout = lrn::layout_of(k.dims, 4, k.channels_first);
     const lrn::Params params{k.before, k.after, 1.0, 0.3, k.beta};
@@ -162,12 +180,13 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       xs[i] = encode<T>(x[i]);
       dys[i] = encode<T>(dy[i]);
     }
-    expect(lrn::forward(xs.data(), ys.data(), layout, params, 0, tiles), "forward allocation", type, k);
+    expect(lrn::forward(xs.data(), ys.data(), layout, params, lrn::tiles(layout, 0, tiles)), "forward allocation", type,
+           k);
     // The gradient op gets the y the forward op returned, as in a real graph.
     std::vector<double> y_given(count);
     for (int64_t i = 0; i < count; ++i) y_given[i] = decode(ys[i]);
     reference(layout, params, x, dy, &y_given, y_ref, dx_ref);
-    expect(lrn::backward(dys.data(), xs.data(), ys.data(), dxs.data(), layout, params, 0, tiles),
+    expect(lrn::backward(dys.data(), xs.data(), ys.data(), dxs.data(), layout, params, lrn::tiles(layout, 0, tiles)),
            "backward allocation", type, k);
     double grad_scale = 1e-300;
     for (int64_t i = 0; i < count; ++i) grad_scale = std::max(grad_scale, std::fabs(dx_ref[i]));
@@ -179,14 +198,13 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       expect(forward_error <= tolerance, "forward value", type, k);
       expect(backward_error <= gradient_tolerance, "backward value", type, k);
     }
-    // Any split of the tiles gives the same bits.
-    for (int64_t start = 0; start < tiles; start += 3) {
-      lrn::forward(xs.data(), split.data(), layout, params, start, std::min(tiles, start + 3));
-    }
+    cut_cases += shared_out(layout, params, 3, 7, [&](const lrn::Share& share) {
+      lrn::forward(xs.data(), split.data(), layout, params, share);
+    });
     expect(std::memcmp(split.data(), ys.data(), sizeof(T) * count) == 0, "split invariance", type, k);
-    for (int64_t start = 0; start < tiles; start += 5) {
-      lrn::backward(dys.data(), xs.data(), ys.data(), split.data(), layout, params, start, std::min(tiles, start + 5));
-    }
+    shared_out(layout, params, 5, 3, [&](const lrn::Share& share) {
+      lrn::backward(dys.data(), xs.data(), ys.data(), split.data(), layout, params, share);
+    });
     expect(std::memcmp(split.data(), dxs.data(), sizeof(T) * count) == 0, "backward split invariance", type, k);
     // A NaN reaches exactly the outputs whose window holds it, in every layout and row length (rows shorter than
     // a vector share one, with masks).
@@ -194,7 +212,7 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       std::vector<T> poisoned = xs, out(count);
       const int64_t channel = layout.depth / 2;
       poisoned[index(layout, 0, channel, 0)] = encode<T>(NAN);
-      lrn::forward(poisoned.data(), out.data(), layout, params, 0, tiles);
+      lrn::forward(poisoned.data(), out.data(), layout, params, lrn::tiles(layout, 0, tiles));
       for (int64_t o = 0; o < layout.outer; ++o) {
         for (int64_t c = 0; c < layout.depth; ++c) {
           for (int64_t i = 0; i < layout.inner; ++i) {
@@ -205,8 +223,69 @@ void run(const char* type, double tolerance, double gradient_tolerance) {
       }
     }
   }
+  // Eight of the nine NCHW cases (all but the one whose planes hold fewer pixels than a tile) take the plane path,
+  // whose shares cut the channels too.
+  expect(cut_cases == 8, "the plane path's cases", type, Case{});
   std::printf("%-8s worst error %.2e (tolerances %.1e, %.1e) on %s\n", type, worst, tolerance, gradient_tolerance,
               lrn::simd_path());
+}
+
+// Normalisers outside the fast powers' domain (lrn-inl.h, FastPowers) on the plane path: pixels whose values are
+// scaled by 2^-60 (n near 2^-120, with bias 0) or 2^60 (n near 2^120) among ordinary ones. Every output must stay
+// within the bounds, and come out the same whatever the shares, however they cut the pixels and channels that share a
+// block with an outlying one.
+template <class T>
+void outlying_normalisers(const char* type, double tolerance, double gradient_tolerance) {
+  std::mt19937 random(5);
+  std::uniform_int_distribution<int> eighths(1, 32);
+  double worst = 0;
+  for (double beta : {0.75, 0.6}) {
+    const Case k{{2, 40, 7, 5}, 2, 1, beta, true};
+    const lrn::Layout layout = lrn::layout_of(k.dims, 4, true);
+    const lrn::Params params{k.before, k.after, 0.0, 1.0, beta};
+    const int64_t count = 2 * 40 * 7 * 5, tiles = lrn::num_tiles(layout);
+    std::vector<double> x(count), dy(count), y_ref(count), dx_ref(count);
+    std::vector<T> xs(count), dys(count), ys(count), dxs(count), split(count);
+    for (int64_t o = 0; o < layout.outer; ++o) {
+      for (int64_t i = 0; i < layout.inner; ++i) {
+        const double scale = i % 11 == 3 ? 0x1p-60 : i % 13 == 5 ? 0x1p60 : 1.0;
+        for (int64_t c = 0; c < layout.depth; ++c) {
+          x[index(layout, o, c, i)] = (eighths(random) - 16.5) / 8.0 * scale;
+          dy[index(layout, o, c, i)] = (eighths(random) - 16.5) / 8.0;
+        }
+      }
+    }
+    for (int64_t e = 0; e < count; ++e) xs[e] = encode<T>(x[e]), dys[e] = encode<T>(dy[e]);
+    expect(lrn::forward(xs.data(), ys.data(), layout, params, lrn::tiles(layout, 0, tiles)), "forward", type, k);
+    std::vector<double> y_given(count);
+    for (int64_t e = 0; e < count; ++e) y_given[e] = decode(ys[e]);
+    reference(layout, params, x, dy, &y_given, y_ref, dx_ref);
+    expect(lrn::backward(dys.data(), xs.data(), ys.data(), dxs.data(), layout, params, lrn::tiles(layout, 0, tiles)),
+           "backward", type, k);
+    for (int64_t e = 0; e < count; ++e) {
+      const double forward_error = std::fabs(decode(ys[e]) - y_ref[e]) / std::fabs(y_ref[e]);
+      const double backward_error =
+          std::fabs(decode(dxs[e]) - dx_ref[e]) / std::max(std::fabs(dx_ref[e]), std::fabs(dy[e] * y_ref[e] / x[e]));
+      worst = std::max({worst, forward_error, backward_error});
+      expect(forward_error <= tolerance, "outlying forward value", type, k);
+      expect(backward_error <= gradient_tolerance, "outlying backward value", type, k);
+    }
+    for (int64_t tile_step : {1, 2}) {
+      for (int64_t channel_step : {1, 6, 40}) {
+        expect(shared_out(layout, params, tile_step, channel_step, [&](const lrn::Share& share) {
+          lrn::forward(xs.data(), split.data(), layout, params, share);
+        }), "outlying channel shares", type, k);
+        expect(std::memcmp(split.data(), ys.data(), sizeof(T) * count) == 0, "outlying split invariance", type, k);
+        shared_out(layout, params, tile_step, channel_step, [&](const lrn::Share& share) {
+          lrn::backward(dys.data(), xs.data(), ys.data(), split.data(), layout, params, share);
+        });
+        expect(std::memcmp(split.data(), dxs.data(), sizeof(T) * count) == 0, "outlying backward split invariance",
+               type, k);
+      }
+    }
+  }
+  std::printf("%-8s normalisers near 2^-120 and 2^120 on the planes: largest error %.2e, any shares bit-identical\n",
+              type, worst);
 }
 
 // lrn::parse_exact_params reads its decimals with strtod_l (lrn_api.cc) where it once used std::from_chars. Each
@@ -392,6 +471,46 @@ void entry_checks_and_threads() {
               empty_cases);
 }
 
+// compute()'s sharing for 1 to 8 threads (more than this machine may have), chunked as the pool chunks it: an NCHW
+// image takes channel groups of 32 or more (three of 96 channels at most), an NHWC one and a batch with an image per
+// thread take tiles alone, and any of them gives one thread's bits.
+void sharing_among_threads() {
+  const lrn::Params params{2, 2, 1.0, 0.3, 0.75};
+  std::mt19937 random(3);
+  std::uniform_real_distribution<float> uniform(-4.0f, 4.0f);
+  struct Shape {
+    int64_t dims[4];
+    bool channels_first;
+    int64_t most_groups;
+  };
+  for (const Shape& shape : {Shape{{1, 96, 27, 27}, true, 3}, Shape{{1, 27, 27, 96}, false, 1},
+                             Shape{{8, 96, 9, 9}, true, 1}, Shape{{1, 40, 30, 30}, true, 1}}) {
+    const lrn::Layout layout = lrn::layout_of(shape.dims, 4, shape.channels_first);
+    std::vector<float> x(layout.outer * layout.depth * layout.inner), one(x.size()), shared(x.size());
+    for (float& v : x) v = uniform(random);
+    lrn::forward(x.data(), one.data(), layout, params, lrn::tiles(layout, 0, lrn::num_tiles(layout)));
+    for (int64_t threads = 1; threads <= 8; ++threads) {
+      const lrn::Sharing sharing = lrn::sharing(layout, params, threads);
+      const int64_t groups = std::min(threads, shape.most_groups);
+      expect(sharing.groups == groups && sharing.units() == sharing.tiles * groups, "groups", "float32", Case{});
+      std::vector<int> covered(static_cast<size_t>(sharing.tiles * layout.depth), 0);
+      shared.assign(x.size(), NAN);
+      for (int64_t k = 0; k < threads; ++k) {
+        sharing.for_each(sharing.units() * k / threads, sharing.units() * (k + 1) / threads, [&](const lrn::Share& s) {
+          for (int64_t t = s.tile_begin; t < s.tile_end; ++t) {
+            for (int64_t c = s.channel_begin; c < s.channel_end; ++c) ++covered[t * layout.depth + c];
+          }
+          lrn::forward(x.data(), shared.data(), layout, params, s);
+        });
+      }
+      expect(std::all_of(covered.begin(), covered.end(), [](int n) { return n == 1; }), "shares cover once", "float32",
+             Case{});
+      expect(std::memcmp(shared.data(), one.data(), sizeof(float) * x.size()) == 0, "shared bits", "float32", Case{});
+    }
+  }
+  std::printf("sharing: 1 to 8 threads, channel groups on an NCHW image, every share once, one thread's bits\n");
+}
+
 // Runs check() in a child process, whose pool is new (thread_pool.cc: a fork starts a pool of its own); the child's
 // failures count as this process's.
 template <class Check>
@@ -502,10 +621,13 @@ int main(int argc, char** argv) {
   pool_behaviour();  // first, while this process has one thread: its children start their pools by fork()
   decimals_read_as_from_chars_reads_them();
   entry_checks_and_threads();
+  sharing_among_threads();
   run<lrn::f16>("float16", forward[0], gradient[0]);
   run<lrn::bf16>("bfloat16", forward[1], gradient[1]);
   run<float>("float32", forward[2], gradient[2]);
   run<double>("float64", forward[3], gradient[3]);
+  outlying_normalisers<float>("float32", forward[2], gradient[2]);
+  outlying_normalisers<double>("float64", forward[3], gradient[3]);
   if (failures) std::printf("%d failures\n", failures);
   return failures ? 1 : 0;
 }

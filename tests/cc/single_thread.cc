@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   const bool channels_first = argc > 7 && std::strcmp(argv[7], "nchw") == 0;
   const lrn::Layout layout = lrn::layout_of(dims, 4, channels_first);
   const lrn::Params params{radius, radius, 2.0, 1e-4, beta};
-  const int64_t count = dims[0] * dims[1] * dims[2] * dims[3], tiles = lrn::num_tiles(layout);
+  const int64_t count = dims[0] * dims[1] * dims[2] * dims[3];
+  const lrn::Share all = lrn::tiles(layout, 0, lrn::num_tiles(layout));
 
   std::mt19937 random(0);
   std::normal_distribution<float> normal;
@@ -51,9 +52,9 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < count; ++i) x[i] = normal(random), dy[i] = normal(random);
   bool ok = true;
   const double forward =
-      best_ns_per_element(count, [&] { ok &= lrn::forward(x.data(), y.data(), layout, params, 0, tiles); });
+      best_ns_per_element(count, [&] { ok &= lrn::forward(x.data(), y.data(), layout, params, all); });
   const double backward = best_ns_per_element(
-      count, [&] { ok &= lrn::backward(dy.data(), x.data(), y.data(), dx.data(), layout, params, 0, tiles); });
+      count, [&] { ok &= lrn::backward(dy.data(), x.data(), y.data(), dx.data(), layout, params, all); });
   if (!ok) {
     std::printf("no memory for the kernels' scratch\n");
     return 1;
