@@ -47,11 +47,10 @@ inline vd input_gradient(vd direct, vd x, vd window_of_terms, double coefficient
   return direct + coefficient * x * window_of_terms;
 }
 
-// with_powers runs pass(powers) with the fast powers, and again with a fallback if any normaliser it met left the fast
+// Runs pass(powers) with the fast powers, and again with the exact ones if any normaliser it met left the fast
 // domain, n in [2^-100, 2^100]: there the target's reciprocal-sqrt estimate is valid (even through float) and
 // the refinement (powers-inl.h) converges. Zeros, Inf, NaN and subnormals all fall outside. The check rides along
-// with the pass, and the rare rerun overwrites everything the first run wrote. The tiles' fallback is the exact
-// powers for the whole tile; the planes' is SelectedPowers.
+// with the pass, and the rare rerun overwrites everything the first run wrote.
 template <BetaKind K, bool Precise>
 struct FastPowers {
   // NaN fails both comparisons. AVX-512 compares into mask registers, which GCC ANDs as they are. Elsewhere the
@@ -76,34 +75,18 @@ struct FastPowers {
   }
 };
 
-template <BetaKind K, bool Precise>
+template <BetaKind K>
 struct ExactPowers {
   Powers operator()(vd n, double beta) const { return exact_powers<K>(n, beta); }
 };
 
-// Lane by lane, the fast powers where n is in their domain and the exact ones elsewhere: so each output depends on its
-// own normaliser alone, never on which lanes or channels shared its pass (the plane path's fallback).
-template <BetaKind K, bool Precise>
-struct SelectedPowers {
-  Powers operator()(vd n, double beta) const {
-    const auto inside = FastPowers<K, Precise>::in_range(n);
-    const Powers fast = fast_powers<K, Precise>(n, beta), exact = exact_powers<K>(n, beta);
-    return {inside ? fast.scale : exact.scale, inside ? fast.inverse : exact.inverse};
-  }
-};
-
-// The forward's plane pass is forced inline into its block: called out of line, it took 0.97-1.00 ns per element on
-// 1x256x27x27 (avx512), inline 0.86-0.88.
-#define LRN_INLINE_PASS __attribute__((always_inline))
-
-template <class T, BetaKind K, template <BetaKind, bool> class Fallback, class Pass>
+template <class T, BetaKind K, class Pass>
 inline void with_powers(Pass pass) {
-  constexpr bool kPrecise = std::is_same<T, double>::value;
-  FastPowers<K, kPrecise> fast;
+  FastPowers<K, std::is_same<T, double>::value> fast;
   pass(fast);
   if (fast.all_in_domain()) return;
-  Fallback<K, kPrecise> fallback;
-  pass(fallback);
+  ExactPowers<K> exact;
+  pass(exact);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -122,7 +105,7 @@ bool forward_tiles(const T* x, T* y, const Layout& layout, const Params& p, int6
   for (int64_t tile = begin; tile < end; ++tile) {
     const Tile pixels = make_tile(layout, tile);
     square_sums(x, pixels, plan, xs, pre, suf);
-    with_powers<T, K, ExactPowers>([&](auto& powers) {
+    with_powers<T, K>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
         for (int64_t s = 0; s < kStripsPerTile; ++s) {
           vd block[kStripLanes];
@@ -164,7 +147,7 @@ bool backward_tiles(const T* dy, const T* x, const T* y, T* dx, const Layout& la
     const Tile pixels = make_tile(layout, tile);
     square_sums(x, pixels, plan, xs, pre, suf);
     // t_c = g_c y_c / N_c, and the pieces of dx_c that do not need its window sum.
-    with_powers<T, K, ExactPowers>([&](auto& powers) {
+    with_powers<T, K>([&](auto& powers) {
       for_each_block(depth, [&](int64_t c0, int64_t count) {
         for (int64_t s = 0; s < kStripsPerTile; ++s) {
           vd g[kStripLanes], out[kStripLanes];
@@ -205,7 +188,7 @@ bool forward_rows(const T* x, T* y, const Layout& layout, const Params& p, int64
   double* squares = runs.padded(1, 0);
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
     load_squares(x + first, size, runs.before(), xs, squares);
-    with_powers<T, K, ExactPowers>([&](auto& powers) {
+    with_powers<T, K>([&](auto& powers) {
       for (int64_t c = 0; c < size; c += kStripLanes) {
         const vd n = normaliser(p, runs.window(squares, c));
         store_run(y + first, c, size, output(load<vd>(xs + c), powers(n, p.beta)));
@@ -228,7 +211,7 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
   const double coefficient = -2.0 * p.alpha * p.beta;
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
     load_squares(x + first, size, runs.before(), xs, squares);
-    with_powers<T, K, ExactPowers>([&](auto& powers) {
+    with_powers<T, K>([&](auto& powers) {
       for (int64_t c = 0; c < size; c += kStripLanes) {
         const Powers n = powers(normaliser(p, runs.window(squares, c)), p.beta);
         const vd g = load_run(dy + first, c, size);
@@ -250,9 +233,31 @@ bool backward_rows(const T* dy, const T* x, const T* y, T* dx, const Layout& lay
 // ---------------------------------------------------------------------------------------------------------------
 // Planes (planes-inl.h): the same formulas, with the direct window sums of a block of pixels, in channel order. A
 // share may cut the channels too: it computes the outputs of its own, from the squares (and, backward, the terms) of
-// the channels their windows reach. A block in which some normaliser left the fast powers' domain is computed again
-// with SelectedPowers, so every output depends on its own window alone, and any share of the planes gives the same
-// bits.
+// the channels their windows reach. A block in which some normaliser left the fast powers' domain is computed again,
+// each output outside it with the exact powers, lane by lane: so every output depends on its own window alone, and
+// any share of the planes gives the same bits.
+
+// The powers of n on the plane path: the fast ones, their domain ANDed into in_domain; or kSelected, the exact ones in
+// the lanes outside that domain.
+template <BetaKind K, bool Precise, bool kSelected, class Mask>
+inline Powers plane_powers(vd n, double beta, Mask& in_domain) {
+  const Mask inside = FastPowers<K, Precise>::in_range(n);
+  const Powers fast = fast_powers<K, Precise>(n, beta);
+  if constexpr (!kSelected) {
+    in_domain &= inside;
+    return fast;
+  } else {
+    const Powers exact = exact_powers<K>(n, beta);
+    return {inside ? fast.scale : exact.scale, inside ? fast.inverse : exact.inverse};
+  }
+}
+
+template <class Mask>
+inline bool all_lanes(Mask mask) {
+  bool all = true;
+  for (int64_t l = 0; l < kStripLanes; ++l) all = all && mask[l];
+  return all;
+}
 
 // Channel c's squares into the ring: zeros for a channel outside [0, depth). Forced inline: GCC called it, once per
 // channel, and the NCHW backward was 5-10% slower.
@@ -269,32 +274,48 @@ __attribute__((always_inline)) inline void put_squares(const PlaneRing& squares,
   }
 }
 
+// One block of `count` pixels (x and y from its channel 0), over the channels [begin, end); false if some normaliser
+// left the fast domain (never with kSelected). The blocks are functions with their values as arguments: written as
+// lambdas inside the loop over blocks, every value was read through the closure again after each store (which may
+// alias it), and the backward took 8-15% longer on avx2 and SSE2. Never inlined: left to GCC, inlining them moved its
+// choices for the rows too, and the SSE2 rows' forward at TF's defaults took 3.71 ns per element instead of 3.05.
+template <class T, BetaKind K, bool kSelected>
+__attribute__((noinline)) bool forward_plane_block(const PlaneRing& squares, const T* x, T* y, const Layout& layout,
+                                                   const Params& p, int64_t before, int64_t after, int64_t begin,
+                                                   int64_t end, int64_t count) {
+  constexpr bool kPrecise = std::is_same<T, double>::value;
+  using Mask = typename FastPowers<K, kPrecise>::Mask;
+  Mask in_domain = ~Mask{};
+  const int64_t inner = layout.inner, width = before + after + 1;
+  const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
+  for (int64_t c = begin - before; c < begin + after; ++c) put_squares(squares, x, c, layout, count, vectors);
+  for (int64_t c = begin; c < end; ++c) {
+    put_squares(squares, x, c + after, layout, count, vectors);
+    const T* plane = x + c * inner;
+    T* out = y + c * inner;
+    if (c + kPrefetchPlanes < end) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
+    const PlaneRing::Window window = squares.window(c - before, width);
+    for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
+      const vd n = normaliser(p, window.sum(v));
+      const Powers powers = plane_powers<K, kPrecise, kSelected>(n, p.beta, in_domain);
+      store_run(out, v, count, output(load_run(plane, v, count), powers));
+    }
+  }
+  return all_lanes(in_domain);
+}
+
 template <class T, BetaKind K>
 bool forward_planes(const T* x, T* y, const Layout& layout, const Params& p, const Share& share) {
-  const int64_t inner = layout.inner;
   const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
-  const int64_t width = before + after + 1;
-  const PlaneScratch memory(PlaneRing::doubles(width));
+  const PlaneScratch memory(PlaneRing::doubles(before + after + 1));
   if (!memory.get()) return false;
-  const PlaneRing squares(memory.get(), width);
+  const PlaneRing squares(memory.get(), before + after + 1);
   for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
-    const int64_t vectors = (count + kStripLanes - 1) / kStripLanes;
-    with_powers<T, K, SelectedPowers>([&](auto& powers) LRN_INLINE_PASS {
-      for (int64_t c = share.channel_begin - before; c < share.channel_begin + after; ++c) {
-        put_squares(squares, x + offset, c, layout, count, vectors);
-      }
-      for (int64_t c = share.channel_begin; c < share.channel_end; ++c) {
-        put_squares(squares, x + offset, c + after, layout, count, vectors);
-        const T* plane = x + offset + c * inner;
-        T* out = y + offset + c * inner;
-        if (c + kPrefetchPlanes < share.channel_end) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
-        const PlaneRing::Window window = squares.window(c - before, width);
-        for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
-          const vd n = normaliser(p, window.sum(v));
-          store_run(out, v, count, output(load_run(plane, v, count), powers(n, p.beta)));
-        }
-      }
-    });
+    const auto block = [&](auto selected) {
+      return forward_plane_block<T, K, decltype(selected)::value>(squares, x + offset, y + offset, layout, p, before,
+                                                                  after, share.channel_begin, share.channel_end, count);
+    };
+    if (!block(std::false_type{})) block(std::true_type{});
   });
   return true;
 }
@@ -310,12 +331,14 @@ struct BackwardPlanes {
   double coefficient;
 };
 
-// One block of `count` pixels, from element `offset` (channel 0), over the channels [begin, end). A function of its own
-// rather than a lambda in the block's loop: there every value it takes was read through the closure again after each
-// store to a ring, which may alias it (the backward took 8-15% longer).
-template <class T, class PowersOf>
-void backward_plane_block(const BackwardPlanes& b, const T* dy, const T* x, const T* y, T* dx, const Layout& layout,
-                          int64_t begin, int64_t end, int64_t count, PowersOf& powers) {
+// One block, as forward_plane_block; dy, x, y and dx from its channel 0.
+template <class T, BetaKind K, bool kSelected>
+__attribute__((noinline)) bool backward_plane_block(const BackwardPlanes& b, const T* dy, const T* x, const T* y,
+                                                    T* dx, const Layout& layout, int64_t begin, int64_t end,
+                                                    int64_t count) {
+  constexpr bool kPrecise = std::is_same<T, double>::value;
+  using Mask = typename FastPowers<K, kPrecise>::Mask;
+  Mask in_domain = ~Mask{};
   const Params& p = b.p;
   const int64_t depth = b.depth, inner = b.inner, before = b.before, after = b.after, width = b.width;
   const PlaneRing squares = b.squares, terms = b.terms;
@@ -339,7 +362,7 @@ void backward_plane_block(const BackwardPlanes& b, const T* dy, const T* x, cons
       const PlaneRing::Window window = squares.window(c - before, width);
       const PlaneRing::Writer term = terms.writer(c);
       for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
-        const Powers n = powers(normaliser(p, window.sum(v)), p.beta);
+        const Powers n = plane_powers<K, kPrecise, kSelected>(normaliser(p, window.sum(v)), p.beta, in_domain);
         const vd g = load_run(g_plane, v, count);
         store(direct + v, direct_gradient(g, n));
         term.put(v, gradient_term(g, load_run(y_plane, v, count), n));
@@ -357,6 +380,7 @@ void backward_plane_block(const BackwardPlanes& b, const T* dy, const T* x, cons
       store_run(out, v, count, gradient);
     }
   }
+  return all_lanes(in_domain);
 }
 
 template <class T, BetaKind K>
@@ -378,10 +402,12 @@ bool backward_planes(const T* dy, const T* x, const T* y, T* dx, const Layout& l
                               memory.get() + 2 * ring,
                               -2.0 * p.alpha * p.beta};
   for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
-    with_powers<T, K, SelectedPowers>([&](auto& powers) {
-      backward_plane_block(planes, dy + offset, x + offset, y + offset, dx + offset, layout, share.channel_begin,
-                           share.channel_end, count, powers);
-    });
+    const auto block = [&](auto selected) {
+      return backward_plane_block<T, K, decltype(selected)::value>(planes, dy + offset, x + offset, y + offset,
+                                                                   dx + offset, layout, share.channel_begin,
+                                                                   share.channel_end, count);
+    };
+    if (!block(std::false_type{})) block(std::true_type{});
   });
   return true;
 }
