@@ -91,8 +91,55 @@ def extreme_normalisers():
     return worst
 
 
+# The avx2 path's binomial forward (cc/kernel/binomial-inl.h) takes float32 outputs whose u = alpha * window / bias
+# lies within U = 2^-5 / max(1, |beta|), for |alpha / bias| <= 2^-10. near_the_bias() puts half the pixels of each case
+# on either side of that edge, with the ratios and biases below, zeros of both signs and values too small for its
+# exact product among them.
+NEAR_RATIOS = [2.0 ** -10, 1e-4, -3e-4]
+NEAR_BIASES = [0.5, 2.0, 3e5]
+
+
+def near_the_bias(seed=2):
+    """Worst float32 forward error per beta with normalisers within a few U of the bias, both layouts; how many
+    outputs had u inside and outside the binomial domain (by the float64 reference); and whether NCHW on the planes and
+    NHWC on the rows gave the same bits (their windows are summed in the same order on every path)."""
+    rng = np.random.default_rng(seed)
+    worst, inside, outside, same_bits = {}, 0, 0, True
+    for beta in BETAS:
+        limit = 2.0 ** -5 / max(1.0, abs(beta))
+        error = 0.0
+        for shape, radius in SHAPES:
+            for ratio in NEAR_RATIOS:
+                for bias in NEAR_BIASES:
+                    x = rng.standard_normal(shape)
+                    # Scale each pixel so that its largest |u| lands at a random point in [0, 2U].
+                    target = rng.uniform(0.0, 2.0, size=shape[:-1] + (1,)) * limit
+                    sums = reference.normalizer(x, radius, 0.0, 1.0).max(axis=-1, keepdims=True)
+                    x = (x * np.sqrt(target / (abs(ratio) * sums))).astype(np.float32)
+                    x.flat[::17] = 0.0
+                    x.flat[5::23] = -0.0
+                    x.flat[7::29] *= np.float32(1e-32)  # |x c| below 2^-100
+                    x64 = x.astype(np.float64)
+                    u = ratio * reference.normalizer(x64, radius, 0.0, 1.0)
+                    inside += int(np.sum(np.abs(u) <= limit * 0.999))
+                    outside += int(np.sum(np.abs(u) > limit * 1.001))
+                    params = dict(depth_radius=radius, bias=bias, alpha=ratio * bias, beta=beta)
+                    nhwc = lrn_numpy.local_response_normalization(x, **params)
+                    nchw = lrn_numpy.local_response_normalization(np.ascontiguousarray(x.transpose(0, 3, 1, 2)),
+                                                                  **params, data_format="NCHW").transpose(0, 2, 3, 1)
+                    expected = reference.lrn(x64, radius, bias, ratio * bias, beta)
+                    error = max(error, forward_error(nhwc, expected, np.float32), forward_error(nchw, expected,
+                                                                                                 np.float32))
+                    zeros = x == 0
+                    same_bits = same_bits and bool(np.array_equal(np.signbit(nhwc[zeros]), np.signbit(x[zeros])))
+                    if shape[1] * shape[2] >= 16 and shape[3] >= 8 and radius <= 6:  # planes and rows
+                        same_bits = same_bits and nhwc.tobytes() == np.ascontiguousarray(nchw).tobytes()
+        worst[str(beta)] = error
+    return {"errors": worst, "inside": inside, "outside": outside, "same_bits": same_bits}
+
+
 if __name__ == "__main__":
     print(json.dumps({"simd_path": lrn_numpy.simd_path(), "errors": worst_errors(),
                       "special_vs_general": special_betas_match_the_general_path(),
-                      "extreme_normalisers": extreme_normalisers()}))
+                      "extreme_normalisers": extreme_normalisers(), "near_the_bias": near_the_bias()}))
     sys.exit(0)

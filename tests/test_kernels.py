@@ -33,3 +33,9 @@ def test_simd_path_meets_the_accuracy_bounds(path):
     assert report["extreme_normalisers"].keys() == {"float32", "float64"}
     for dtype, error in report["extreme_normalisers"].items():
         assert error <= bounds.FORWARD[dtype], (dtype, error)
+    # Normalisers near the bias, on both sides of the edge of the avx2 path's binomial forward.
+    near = report["near_the_bias"]
+    assert near["inside"] > 0 and near["outside"] > 0, near
+    for beta, error in near["errors"].items():
+        assert error <= bounds.FORWARD["float32"], (beta, error)
+    assert near["same_bits"]

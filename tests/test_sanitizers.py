@@ -45,3 +45,4 @@ def test_kernels_are_sanitizer_clean(build_dir, path):
     assert len(ran) == len(DTYPES) and all(line.endswith(f" on {path}") for line in ran), result.stdout
     assert "sharing: 1 to 8 threads" in result.stdout
     assert sum("normalisers near 2^-120 and 2^120 on the planes" in line for line in result.stdout.splitlines()) == 2
+    assert "normalisers near the bias" in result.stdout

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernel/binomial-inl.h"
 #include "kernel/planes-inl.h"
 #include "kernel/powers-inl.h"
 #include "kernel/rows-inl.h"
@@ -279,10 +280,12 @@ __attribute__((always_inline)) inline void put_squares(const PlaneRing& squares,
 // lambdas inside the loop over blocks, every value was read through the closure again after each store (which may
 // alias it), and the backward took 8-15% longer on avx2 and SSE2. Never inlined: left to GCC, inlining them moved its
 // choices for the rows too, and the SSE2 rows' forward at TF's defaults took 3.71 ns per element instead of 3.05.
-template <class T, BetaKind K, bool kSelected>
+// In a float32 call that the binomial path takes (binomial-inl.h), kLeft computes and writes only the lanes that its
+// pass left: bit l of left[(c - begin) * wide vectors per channel + v / kWideLanes] stands for lane v + l of channel c.
+template <class T, BetaKind K, bool kSelected, LaneChoice kLanes = LaneChoice::kAll>
 __attribute__((noinline)) bool forward_plane_block(const PlaneRing& squares, const T* x, T* y, const Layout& layout,
                                                    const Params& p, int64_t before, int64_t after, int64_t begin,
-                                                   int64_t end, int64_t count) {
+                                                   int64_t end, int64_t count, const uint8_t* left = nullptr) {
   constexpr bool kPrecise = std::is_same<T, double>::value;
   using Mask = typename FastPowers<K, kPrecise>::Mask;
   Mask in_domain = ~Mask{};
@@ -295,10 +298,18 @@ __attribute__((noinline)) bool forward_plane_block(const PlaneRing& squares, con
     T* out = y + c * inner;
     if (c + kPrefetchPlanes < end) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
     const PlaneRing::Window window = squares.window(c - before, width);
+    const uint8_t* lanes = kLanes == LaneChoice::kLeft ? left + (c - begin) * ((count + kWideLanes - 1) / kWideLanes)
+                                                       : nullptr;
     for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
+      const int bits = kLanes == LaneChoice::kLeft ? lanes[v / kWideLanes] >> (v % kWideLanes) & kAllStrip : kAllStrip;
+      if (kLanes == LaneChoice::kLeft && bits == 0) continue;
       const vd n = normaliser(p, window.sum(v));
       const Powers powers = plane_powers<K, kPrecise, kSelected>(n, p.beta, in_domain);
-      store_run(out, v, count, output(load_run(plane, v, count), powers));
+      if constexpr (kLanes == LaneChoice::kAll) {
+        store_run(out, v, count, output(load_run(plane, v, count), powers));
+      } else {
+        store_lanes(out, v, count, output(load_run(plane, v, count), powers), bits);
+      }
     }
   }
   return all_lanes(in_domain);
@@ -412,12 +423,35 @@ bool backward_planes(const T* dy, const T* x, const T* y, T* dx, const Layout& l
   return true;
 }
 
+#if LRN_BINOMIAL
+// The binomial forward of a float32 call (kernel/forward-binomial-inl.h): false if the call does not take it, else
+// whether its scratch was allocated (*ok). Compiled in a translation unit of its own, lrn_binomial.cc: here, its code
+// used up GCC's inlining budget for this one (--param inline-unit-growth), and the avx2 rows' backward called
+// exp_fast and log_fast out of line, 6.6 ns per element at beta 0.6 became 9.5.
+template <BetaKind K>
+bool forward_binomial(const float* x, float* y, const Layout& layout, const Params& p, const Share& share, bool* ok);
+extern template bool forward_binomial<BetaKind::Half>(const float*, float*, const Layout&, const Params&,
+                                                      const Share&, bool*);
+extern template bool forward_binomial<BetaKind::ThreeQuarters>(const float*, float*, const Layout&, const Params&,
+                                                               const Share&, bool*);
+extern template bool forward_binomial<BetaKind::One>(const float*, float*, const Layout&, const Params&, const Share&,
+                                                     bool*);
+extern template bool forward_binomial<BetaKind::General>(const float*, float*, const Layout&, const Params&,
+                                                         const Share&, bool*);
+#endif
+
 // Entry points: the path chosen and beta's special cases resolved once per call instead of once per element. Only the
 // plane path takes a share of the channels (splits_channels); the others take whole tiles.
 inline bool splits_channels(const Layout& layout, const Params& p) { return use_planes(layout, p); }
 
 template <class T, BetaKind K>
 bool forward_path(const T* x, T* y, const Layout& layout, const Params& p, const Share& share) {
+#if LRN_BINOMIAL
+  if constexpr (std::is_same<T, float>::value) {
+    bool ok;
+    if (forward_binomial<K>(x, y, layout, p, share, &ok)) return ok;
+  }
+#endif
   if (use_rows(layout, p)) return forward_rows<T, K>(x, y, layout, p, share.tile_begin, share.tile_end);
   if (use_planes(layout, p)) return forward_planes<T, K>(x, y, layout, p, share);
   return forward_tiles<T, K>(x, y, layout, p, share.tile_begin, share.tile_end);

@@ -64,6 +64,21 @@ inline void store_run(T* run_typed, int64_t c, int64_t size, vd value) {
   }
 }
 
+// Every lane of a strip, as bits (lane l: bit l).
+constexpr int kAllStrip = (1 << kStripLanes) - 1;
+
+// Writes the lanes of a strip that `bits` marks, within `size`: store_run's, for all of them.
+template <class T>
+inline void store_lanes(T* run_typed, int64_t c, int64_t size, vd value, int bits) {
+  if (bits == kAllStrip) return store_run(run_typed, c, size, value);
+  using Store = Storage<T>;
+  const auto narrow = Store::narrow(value);
+  auto* run = reinterpret_cast<typename Store::raw*>(run_typed);
+  for (int64_t l = 0; l < kStripLanes && c + l < size; ++l) {
+    if (bits >> l & 1) run[c + l] = narrow[l];
+  }
+}
+
 // How a call cuts its rows into runs, and the scratch for one run. A padded array holds term i of a run at
 // [lead + i], with zeros around: lead = before for the forward's window, after for the transposed one, so that
 // window() adds [c, c + width) of either.

@@ -288,6 +288,93 @@ void outlying_normalisers(const char* type, double tolerance, double gradient_to
               type, worst);
 }
 
+// Normalisers near the bias, where the avx2 path computes float32 outputs by the binomial series
+// (cc/kernel/binomial-inl.h): each pixel scaled so that its u = alpha * window / bias reaches a random point in
+// [0, 2U], with zeros of both signs and values too small for the exact product among them. Every output must stay within
+// the bound, come out the same whatever the shares, and the same on NCHW's planes as on NHWC's rows (the same data,
+// transposed). Prints how many outputs had u inside and outside the domain, by the double reference.
+void binomial_domain(double tolerance) {
+  std::mt19937 random(9);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uniform(0.0, 2.0);
+  double worst = 0;
+  int64_t inside = 0, outside = 0;
+  for (double beta : {0.75, 0.5, 1.0, 0.6, 2.1}) {
+    for (int64_t radius : {2, 5}) {
+      const double bias = 2.0, alpha = radius == 2 ? 1e-4 : -2e-4;  // a negative alpha too
+      const double limit = 0x1p-5 / std::max(1.0, beta);
+      const int64_t n = 2, depth = 40, h = 5, w = 7;  // planes of 35 pixels: a block's vectors end part-full
+      const int64_t dims_nhwc[4] = {n, h, w, depth}, dims_nchw[4] = {n, depth, h, w};
+      const lrn::Layout rows = lrn::layout_of(dims_nhwc, 4, false), planes = lrn::layout_of(dims_nchw, 4, true);
+      const lrn::Params params{radius, radius, bias, alpha, beta};
+      const int64_t count = n * h * w * depth;
+      std::vector<double> x(count), dy(count, 0.0), y_ref(count), dx_ref(count);
+      for (int64_t o = 0; o < planes.outer; ++o) {
+        for (int64_t i = 0; i < planes.inner; ++i) {
+          std::vector<double> pixel(depth);
+          double largest = 0;
+          for (double& value : pixel) value = normal(random);
+          for (int64_t c = 0; c < depth; ++c) {
+            double sum = 0;
+            for (int64_t k = std::max<int64_t>(0, c - radius); k <= std::min(depth - 1, c + radius); ++k) {
+              sum += pixel[k] * pixel[k];
+            }
+            largest = std::max(largest, sum);
+          }
+          const double scale = std::sqrt(uniform(random) * limit * bias / (std::fabs(alpha) * largest));
+          for (int64_t c = 0; c < depth; ++c) {
+            const int64_t e = index(planes, o, c, i);
+            const double value = static_cast<float>(pixel[c] * scale);
+            x[e] = e % 17 == 0 ? 0.0 : e % 23 == 5 ? -0.0 : e % 29 == 7 ? static_cast<float>(value * 1e-32) : value;
+          }
+        }
+      }
+      std::vector<float> xs(count), ys(count), split(count), xt(count), yt(count);
+      for (int64_t e = 0; e < count; ++e) xs[e] = static_cast<float>(x[e]);
+      const Case k{{n, depth, h, w}, radius, radius, beta, true};
+      expect(lrn::forward(xs.data(), ys.data(), planes, params, lrn::tiles(planes, 0, lrn::num_tiles(planes))),
+             "binomial forward", "float32", k);
+      reference(planes, params, x, dy, nullptr, y_ref, dx_ref);
+      for (int64_t o = 0; o < planes.outer; ++o) {
+        for (int64_t i = 0; i < planes.inner; ++i) {
+          for (int64_t c = 0; c < depth; ++c) {
+            const int64_t e = index(planes, o, c, i);
+            const double u = (std::pow(y_ref[e] == 0 ? 1.0 : x[e] / y_ref[e], 1.0 / beta) - bias) / bias;
+            inside += x[e] != 0 && std::fabs(u) <= limit * 0.999;
+            outside += x[e] != 0 && std::fabs(u) > limit * 1.001;
+            const double error = std::fabs(ys[e] - y_ref[e]) / std::max(std::fabs(y_ref[e]), 0x1p-126);
+            worst = std::max(worst, error);
+            expect(error <= tolerance, "binomial forward value", "float32", k);
+            expect(std::signbit(ys[e]) == std::signbit(xs[e]), "binomial sign of y", "float32", k);
+            xt[index(rows, o * planes.inner + i, c, 0)] = xs[e];
+          }
+        }
+      }
+      for (int64_t tile_step : {1, 2, 3}) {
+        for (int64_t channel_step : {1, 7, 40}) {
+          shared_out(planes, params, tile_step, channel_step, [&](const lrn::Share& share) {
+            lrn::forward(xs.data(), split.data(), planes, params, share);
+          });
+          expect(std::memcmp(split.data(), ys.data(), sizeof(float) * count) == 0, "binomial split invariance",
+                 "float32", k);
+        }
+      }
+      lrn::forward(xt.data(), yt.data(), rows, params, lrn::tiles(rows, 0, lrn::num_tiles(rows)));
+      bool same = true;
+      for (int64_t e = 0; e < count; ++e) {
+        const float a = yt[index(rows, e / depth, e % depth, 0)];
+        const float b = ys[index(planes, e / depth / planes.inner, e % depth, e / depth % planes.inner)];
+        same = same && std::memcmp(&a, &b, sizeof a) == 0;
+      }
+      expect(same, "binomial planes and rows", "float32", k);
+    }
+  }
+  expect(inside > 0 && outside > 0, "binomial inside and outside", "float32", Case{});
+  std::printf("float32  normalisers near the bias (%lld outputs inside the binomial domain, %lld outside): largest error "
+              "%.2e, any shares bit-identical, planes as rows\n",
+              static_cast<long long>(inside), static_cast<long long>(outside), worst);
+}
+
 // lrn::parse_exact_params reads its decimals with strtod_l (lrn_api.cc) where it once used std::from_chars. Each
 // string below is parsed as "s s s" both ways: both must refuse it, or both accept it with the same bits (any NaN
 // for a NaN: its payload is never used, and check_params refuses it). On x86 the parse runs again with
@@ -628,6 +715,7 @@ int main(int argc, char** argv) {
   run<double>("float64", forward[3], gradient[3]);
   outlying_normalisers<float>("float32", forward[2], gradient[2]);
   outlying_normalisers<double>("float64", forward[3], gradient[3]);
+  binomial_domain(forward[2]);
   if (failures) std::printf("%d failures\n", failures);
   return failures ? 1 : 0;
 }

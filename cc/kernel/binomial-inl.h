@@ -1,0 +1,173 @@
+// The float32 forward near the bias: where alpha * sum / bias is small, in float32 lanes, twice as many as a double
+// register holds, with no conversion and no reciprocal-square-root estimate. Every lane outside its domain is computed
+// as the double path computes it.
+//
+// With u = alpha * sum / bias,
+//   y = x (bias + alpha sum)^-beta = x c (1 + u)^-beta,   c = bias^-beta,
+//   (1 + u)^-beta = 1 + f(u),   f(u) = sum_{k >= 1} binom(-beta, k) u^k,
+// and for |u| <= U = 2^-5 / max(1, |beta|) every term of f is below 2^-5k: five terms leave less than 2^-30.
+// c is the float pair c_hi + c_lo, and y is assembled so that float32 rounds once where it matters:
+//   p = fl(x c_hi),  e = x c_hi - p (exact, by an FMA, while |p| >= 2^-100),
+//   y = fl(p + fl(p f + (e + x c_lo))).
+// Relative errors before the last rounding, at the domain's edge: the float32 window sum (an FMA per term, at most
+// five roundings) and u's two roundings move u by 4.2e-7 of itself, so f by at most |beta| U 4.2e-7 (1.05) = 1.4e-8;
+// the series' truncation 9.3e-10; f's float32 coefficients and Horner steps 6e-9; the correction's rounding 1.9e-9 and
+// its dropped (e + x c_lo) f 2e-9. So about 2.5e-8 before the last rounding, 8.5e-8 after it: within the float32
+// bound of 1.5e-7 (tests/bounds.py), and tests/accuracy.py's `near_the_bias` measures it across the domain.
+//
+// A lane takes this path only if its own window and x allow it (|u| <= U, and x zero or |p| >= 2^-100), so each
+// output still depends on its own window alone, whichever vector or share holds it; a call, only if its parameters do
+// (Binomial). Built for the avx2 target only: it has the FMA the exact product needs, and it is the one x86 target
+// that the AVX2-only machine where the path was written could measure (cc/kernel/PERFORMANCE.md). The avx512 target
+// could take it too, with 16 float lanes and two bytes of marks per vector, once an AVX-512 machine has measured it.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "kernel/planes-inl.h"
+#include "kernel/powers-inl.h"
+#include "kernel/storage-inl.h"
+#include "lrn_api.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+#define LRN_BINOMIAL 1
+#else
+#define LRN_BINOMIAL 0
+#endif
+
+namespace lrn {
+namespace LRN_ISA {
+
+// A float32 vector as wide as a double register: twice kStripLanes lanes. A byte per wide vector says which of its
+// lanes the binomial path left to the double path (bit l: lane l), so that vector holds at most 8 lanes.
+constexpr int64_t kWideLanes = 2 * kStripLanes;
+typedef float vw __attribute__((vector_size(kWideLanes * 4)));
+typedef int32_t vwi __attribute__((vector_size(kWideLanes * 4)));
+
+// Which lanes a block of the double path computes (lrn-inl.h forward_plane_block).
+enum class LaneChoice { kAll, kLeft };
+
+}  // namespace LRN_ISA
+}  // namespace lrn
+
+#if LRN_BINOMIAL
+namespace lrn {
+namespace LRN_ISA {
+
+static_assert(kWideLanes <= 8, "a wide vector's lanes must fit in a byte");
+
+constexpr int kBinomialTerms = 5;
+
+// The per-call constants, each in every lane. `on` is false where the call does not take the path: bias not positive,
+// parameters not finite, c out of [2^-60, 2^60], or |alpha / bias| above 2^-10. Beyond that ratio a window of data of
+// unit scale lies outside the domain (u = 1 at TF's defaults, alpha = bias = 1), and the pass would cost on top of the
+// double path that computes every lane anyway: at TF's defaults, 16x64x32x32 NCHW, the forward took 2.7 ns per element
+// against 2.1 without it (cc/kernel/PERFORMANCE.md). Within it, float32 squares below 2^-126, flushed or subnormal,
+// move u by less than 2^-110.
+struct Binomial {
+  bool on = false;
+  vw ratio{};       // alpha / bias
+  vw limit{};       // U
+  vw smallest_x{};  // 2^-100 / c: below it (but for zero), p could be subnormal and e inexact
+  vw c_hi{}, c_lo{};
+  vw terms[kBinomialTerms] = {};  // binom(-beta, k), k = 1..5
+};
+
+inline vw splat(double value) {
+  const float single = static_cast<float>(value);
+  vw v;
+  for (int64_t l = 0; l < kWideLanes; ++l) v[l] = single;
+  return v;
+}
+
+inline Binomial binomial(const Params& p) {
+  Binomial b;
+  const double ratio = p.alpha / p.bias;
+  if (!(p.bias > 0) || !std::isfinite(p.bias) || !std::isfinite(p.alpha) || !std::isfinite(p.beta) ||
+      !(std::fabs(ratio) <= 0x1p-10)) {
+    return b;
+  }
+  const double c = std::pow(p.bias, -p.beta);
+  if (!(c >= 0x1p-60 && c <= 0x1p60)) return b;
+  b.on = true;
+  b.ratio = splat(ratio);
+  const double limit = 0x1p-5 / std::fmax(1.0, std::fabs(p.beta));
+  b.limit = splat(limit);
+  b.smallest_x = splat(0x1p-100 / c);
+  const float c_hi = static_cast<float>(c);
+  b.c_hi = splat(c_hi);
+  b.c_lo = splat(c - c_hi);
+  double term = 1.0;
+  for (int k = 0; k < kBinomialTerms; ++k) {
+    term *= (-p.beta - k) / (k + 1);
+    b.terms[k] = splat(term);
+  }
+  return b;
+}
+
+inline vw fma_w(vw a, vw b, vw c) { return (vw)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
+
+// The window sum of squares in channel order: fl(t_0 t_0), then an FMA per later term.
+struct WideSquares {
+  vw sum;
+  void first(vw t) { sum = t * t; }
+  void add(vw t) { sum = fma_w(t, t, sum); }
+};
+
+inline vw abs_w(vw v) { return (vw)((vwi)v & 0x7fffffff); }
+inline int lanes_of(vwi mask) { return _mm256_movemask_ps((__m256)mask); }
+constexpr int kAllWide = (1 << kWideLanes) - 1;
+
+// y for the lanes of x with window sum `sum`, into `y`. Returns the lanes left to the double path, as bits (lane l:
+// bit l); with all of them left, y is not written.
+__attribute__((always_inline)) inline int binomial_output(const Binomial& b, vw x, vw sum, vw& y) {
+  const vw u = sum * b.ratio;
+  const vwi near = abs_w(u) <= b.limit;  // NaN and Inf fail
+  if (lanes_of(near) == 0) return kAllWide;
+  const vwi inside = near & ((abs_w(x) >= b.smallest_x) | (x == 0));
+  vw f = b.terms[kBinomialTerms - 1];
+  for (int k = kBinomialTerms - 2; k >= 0; --k) f = fma_w(f, u, b.terms[k]);
+  f *= u;
+  vw p = x * b.c_hi;
+  // Opaque from here: GCC's contraction (-ffp-contract=fast) would fuse x c_hi into the last add below, counting e
+  // twice.
+  __asm__("" : "+x"(p));
+  const vw e = fma_w(x, b.c_hi, -p);
+  const vw correction = fma_w(p, f, fma_w(x, b.c_lo, e));
+  // y has x's sign; for x = -0 the sum above is +0.
+  y = (vw)(((vwi)(p + correction) & 0x7fffffff) | ((vwi)x & ~0x7fffffff));
+  return ~lanes_of(inside) & kAllWide;
+}
+
+// A block's x values, one slot of kPlaneLanes floats per channel, each written twice, as PlaneRing (planes-inl.h)
+// holds squares: the `slots` channels that end at any channel lie at consecutive slots, kPlaneLanes floats apart.
+class WideRing {
+ public:
+  WideRing(float* memory, int64_t slots) : memory_(memory), slots_(slots) {}
+  static int64_t doubles(int64_t slots) { return slots * kPlaneLanes; }  // the floats of both copies, as doubles
+  float* first(int64_t c) const { return memory_ + (((c % slots_) + slots_) % slots_) * kPlaneLanes; }
+  float* second(int64_t c) const { return first(c) + slots_ * kPlaneLanes; }
+
+ private:
+  float* memory_;
+  int64_t slots_;
+};
+
+// Float32 lanes [c, c + kWideLanes) of a run; past `size` they read as zero.
+inline vw load_wide(const float* run, int64_t c, int64_t size) {
+  if (c + kWideLanes <= size) return load<vw>(run + c);
+  vw v{};
+  std::memcpy(&v, run + c, sizeof(float) * static_cast<size_t>(size - c));
+  return v;
+}
+
+inline void store_wide(float* run, int64_t c, int64_t size, vw value) {
+  if (c + kWideLanes <= size) return store(run + c, value);
+  std::memcpy(run + c, &value, sizeof(float) * static_cast<size_t>(size - c));
+}
+
+}  // namespace LRN_ISA
+}  // namespace lrn
+#endif  // LRN_BINOMIAL

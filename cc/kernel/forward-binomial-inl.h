@@ -1,0 +1,200 @@
+// The binomial path's passes (binomial-inl.h has its math) over the planes and the rows of a float32 call, and its
+// entry, forward_binomial. Included by lrn_binomial.cc alone, which CMakeLists.txt compiles once per SIMD target
+// beside lrn_simd.cc: its own translation unit (lrn-inl.h, forward_binomial, says why). Only the avx2 target builds
+// it (LRN_BINOMIAL).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+#include "kernel/binomial-inl.h"
+#include "kernel/lrn-inl.h"
+
+#if LRN_BINOMIAL
+namespace lrn {
+namespace LRN_ISA {
+
+// The binomial path (binomial-inl.h) on the planes and the rows of a float32 call that allows it. Its pass writes each
+// output in its domain and marks the others in `left`, a bit per lane and a byte per wide vector; the double path's
+// pass then computes those (LaneChoice::kLeft). Which lanes take which path depends on each lane's own window alone, so any share
+// gives the same bits. The binomial window sums run in channel order over the x values themselves on both traversals,
+// so NCHW and NHWC give the same bits there too.
+
+// One wide vector: its window's terms at first + k * stride (k < terms; kTerms, if not 0, is `terms` known to the
+// compiler, which then unrolls the loop), its own x. Returns the lanes left, as binomial_output.
+template <int kTerms>
+__attribute__((always_inline)) inline int binomial_lanes(const Binomial& b, const float* first, int64_t stride,
+                                                         int64_t terms, int64_t available, vw x, vw& y) {
+  if (kTerms != 0) terms = kTerms;
+  WideSquares squares;
+  squares.first(load_wide(first, 0, available));
+  for (int64_t k = 1; k < terms; ++k) squares.add(load_wide(first + k * stride, 0, available));
+  return binomial_output(b, x, squares.sum, y);
+}
+
+// The lanes of a vector that hold values of the run: those below `available`.
+inline int valid_lanes(int64_t available) { return available >= kWideLanes ? kAllWide : (1 << available) - 1; }
+
+// Channel c's x values for a block into the ring (zeros for a channel outside [0, depth), and past `count` up to a
+// whole wide vector).
+inline void put_values(const WideRing& ring, const float* block, int64_t c, const Layout& layout, int64_t count) {
+  float* const slots[2] = {ring.first(c), ring.second(c)};
+  const int64_t whole = (count + kWideLanes - 1) / kWideLanes * kWideLanes;
+  if (c < 0 || c >= layout.depth) {
+    for (float* slot : slots) std::memset(slot, 0, sizeof(float) * static_cast<size_t>(whole));
+    return;
+  }
+  const float* plane = block + c * layout.inner;
+  if (c + kPrefetchPlanes < layout.depth) prefetch_plane(plane + kPrefetchPlanes * layout.inner, count);
+  for (int64_t v = 0; v < whole; v += kWideLanes) {
+    const vw value = load_wide(plane, v, count);
+    store(slots[0] + v, value);
+    store(slots[1] + v, value);
+  }
+}
+
+// The binomial pass over one block of the planes (as forward_plane_block), channels [begin, end), its channels'
+// values streaming through a ring as the squares do there: every plane is read once per block, and a window's terms
+// lie kPlaneLanes floats apart. (Read from the planes themselves, a window of 11 planes of 32x32 pixels, 4 KiB apart,
+// took 1.6 ns per element on avx2 for this pass alone.) Returns whether it left any lane.
+template <int kTerms>
+__attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const WideRing& ring, const float* x,
+                                               float* y, const Layout& layout, int64_t before, int64_t after,
+                                               int64_t begin, int64_t end, int64_t count, uint8_t* left) {
+  const Binomial b = binomial;  // the bytes of `left` may alias anything: read through a reference, b is reloaded
+  const int64_t inner = layout.inner, width = before + after + 1;
+  const int64_t wides = (count + kWideLanes - 1) / kWideLanes;
+  int any = 0;
+  for (int64_t c = begin - before; c < begin + after; ++c) put_values(ring, x, c, layout, count);
+  for (int64_t c = begin; c < end; ++c) {
+    put_values(ring, x, c + after, layout, count);
+    if (c + kPrefetchPlanes < end) prefetch_plane<1>(y + (c + kPrefetchPlanes) * inner, count);
+    const float* first = ring.first(c - before);
+    const float* own = first + before * kPlaneLanes;
+    float* out = y + c * inner;
+    uint8_t* lanes = left + (c - begin) * wides;
+    for (int64_t w = 0; w < wides; ++w) {
+      const int64_t v = w * kWideLanes;
+      const int valid = valid_lanes(count - v);
+      vw result;
+      const int l = binomial_lanes<kTerms>(b, first + v, kPlaneLanes, width, kWideLanes, load<vw>(own + v), result) &
+                    valid;
+      if (l != valid) store_wide(out, v, count, result);
+      lanes[w] = static_cast<uint8_t>(l);
+      any |= l;
+    }
+  }
+  return any != 0;
+}
+
+// The window widths with their own unrolled loops: AlexNet's and GoogLeNet's 5, 3, and TF's default radius of 5.
+template <class Run>
+inline void with_unrolled_width(int64_t width, Run run) {
+  switch (width) {
+    case 3: return run(std::integral_constant<int, 3>{});
+    case 5: return run(std::integral_constant<int, 5>{});
+    case 11: return run(std::integral_constant<int, 11>{});
+    default: return run(std::integral_constant<int, 0>{});
+  }
+}
+
+template <BetaKind K>
+bool forward_binomial_planes(const Binomial& b, const PlaneRing& squares, const float* x, float* y,
+                             const Layout& layout, const Params& p, const Share& share) {
+  const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
+  const int64_t channels = share.channel_end - share.channel_begin;
+  std::unique_ptr<uint8_t[]> left(new (std::nothrow) uint8_t[static_cast<size_t>(channels * (kPlaneLanes / kWideLanes))]);
+  const PlaneScratch values(WideRing::doubles(before + after + 1));
+  if (!left || !values.get()) return false;
+  const WideRing ring(reinterpret_cast<float*>(values.get()), before + after + 1);
+  for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
+    bool leaving = false;
+    with_unrolled_width(before + after + 1, [&](auto width) {
+      leaving = binomial_planes<decltype(width)::value>(b, ring, x + offset, y + offset, layout, before, after,
+                                                        share.channel_begin, share.channel_end, count, left.get());
+    });
+    if (!leaving) return;
+    const auto block = [&](auto selected) {
+      return forward_plane_block<float, K, decltype(selected)::value, LaneChoice::kLeft>(
+          squares, x + offset, y + offset, layout, p, before, after, share.channel_begin, share.channel_end, count,
+          left.get());
+    };
+    if (!block(std::false_type{})) block(std::true_type{});
+  });
+  return true;
+}
+
+// The double path over the lanes that the binomial pass left in one row (as forward_rows, and forward_plane_block's
+// kLeft).
+template <BetaKind K>
+void forward_row_left(const RowRuns& runs, const float* x, float* y, int64_t size, const Params& p, double* xs,
+                      double* squares, const uint8_t* left) {
+  load_squares(x, size, runs.before(), xs, squares);
+  with_powers<float, K>([&](auto& powers) {
+    for (int64_t c = 0; c < size; c += kStripLanes) {
+      const int bits = left[c / kWideLanes] >> (c % kWideLanes) & kAllStrip;
+      if (bits == 0) continue;
+      const vd n = normaliser(p, runs.window(squares, c));
+      store_lanes(y, c, size, output(load<vd>(xs + c), powers(n, p.beta)), bits);
+    }
+  });
+}
+
+// The rows (depth of at least kStripLanes, one row a run): for the binomial pass each row is copied between zeros, so
+// that every window reads whole vectors.
+template <BetaKind K, int kTerms>
+__attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, const float* x, float* y,
+                                                     const Layout& layout, const Params& p, int64_t begin,
+                                                     int64_t end) {
+  const Binomial b = binomial;  // as binomial_planes'
+  const RowRuns runs(layout, p, 1, 1);
+  const int64_t before = runs.before(), after = runs.after(), width = before + after + 1;
+  const int64_t wides = (layout.depth + kWideLanes - 1) / kWideLanes;
+  std::unique_ptr<float[]> row(new (std::nothrow) float[static_cast<size_t>(before + wides * kWideLanes + after)]());
+  std::unique_ptr<uint8_t[]> left(new (std::nothrow) uint8_t[static_cast<size_t>(wides)]);
+  if (!runs.ok() || !row || !left) return false;
+  double* xs = runs.plain(0);
+  double* squares = runs.padded(1, 0);
+  runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
+    std::memcpy(row.get() + before, x + first, sizeof(float) * static_cast<size_t>(size));
+    int any = 0;
+    for (int64_t c = 0; c < size; c += kWideLanes) {
+      vw result;
+      const int valid = valid_lanes(size - c);
+      const int l = binomial_lanes<kTerms>(b, row.get() + c, 1, width, kWideLanes, load<vw>(row.get() + before + c),
+                                           result) & valid;
+      if (l != valid) store_wide(y + first, c, size, result);
+      left[c / kWideLanes] = static_cast<uint8_t>(l);
+      any |= l;
+    }
+    if (any) forward_row_left<K>(runs, x + first, y + first, size, p, xs, squares, left.get());
+  });
+  return true;
+}
+
+// The entry: the rows (depth of at least kStripLanes) or the planes of a call that allows the path.
+template <BetaKind K>
+bool forward_binomial(const float* x, float* y, const Layout& layout, const Params& p, const Share& share, bool* ok) {
+  const bool rows = use_rows(layout, p) && layout.depth >= kStripLanes;
+  if (!rows && !use_planes(layout, p)) return false;
+  const Binomial b = binomial(p);
+  if (!b.on) return false;
+  const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
+  if (rows) {
+    with_unrolled_width(before + after + 1, [&](auto width) {
+      *ok = forward_binomial_rows<K, decltype(width)::value>(b, x, y, layout, p, share.tile_begin, share.tile_end);
+    });
+    return true;
+  }
+  const PlaneScratch memory(PlaneRing::doubles(before + after + 1));
+  *ok = memory.get() && forward_binomial_planes<K>(b, PlaneRing(memory.get(), before + after + 1), x, y, layout, p,
+                                                    share);
+  return true;
+}
+
+}  // namespace LRN_ISA
+}  // namespace lrn
+#endif  // LRN_BINOMIAL
