@@ -56,34 +56,65 @@ inline void put_values(const WideRing& ring, const float* block, int64_t c, cons
   }
 }
 
-// The binomial pass over one block of the planes (as forward_plane_block), channels [begin, end), its channels'
-// values streaming through a ring as the squares do there: every plane is read once per block, and a window's terms
-// lie kPlaneLanes floats apart. (Read from the planes themselves, a window of 11 planes of 32x32 pixels, 4 KiB apart,
-// took 1.6 ns per element on avx2 for this pass alone.) Returns whether it left any lane.
+// The binomial pass over one block of the planes (as forward_plane_block), channels [begin, end). A window's terms
+// are read from the planes themselves, or, where planes lie a multiple of 2 KiB apart (`from_ring`), from a ring that
+// the block's values stream through as the squares do in forward_plane_block: a window of 11 planes of 32x32 pixels,
+// 4 KiB apart, share too few cache sets, and read from the planes took 1.6 ns per element for this pass alone; AlexNet
+// LRN2's (27x27, batch 1, NCHW) took 0.93 ns per element through the ring and 0.8 from the planes
+// (cc/kernel/PERFORMANCE.md). The two read the same values in the same order, so give the same bits. Returns whether
+// it left any lane.
 template <int kTerms>
-__attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const WideRing& ring, const float* x,
-                                               float* y, const Layout& layout, int64_t before, int64_t after,
-                                               int64_t begin, int64_t end, int64_t count, uint8_t* left) {
+__attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const WideRing& ring, bool from_ring,
+                                               const float* x, float* y, const Layout& layout, int64_t before,
+                                               int64_t after, int64_t begin, int64_t end, int64_t count,
+                                               uint8_t* left) {
   const Binomial b = binomial;  // the bytes of `left` may alias anything: read through a reference, b is reloaded
-  const int64_t inner = layout.inner, width = before + after + 1;
-  const int64_t wides = (count + kWideLanes - 1) / kWideLanes;
+  const int64_t inner = layout.inner, depth = layout.depth, width = before + after + 1;
+  const int64_t wides = (count + kWideLanes - 1) / kWideLanes, whole = count / kWideLanes;
   int any = 0;
-  for (int64_t c = begin - before; c < begin + after; ++c) put_values(ring, x, c, layout, count);
+  if (from_ring) {
+    for (int64_t c = begin - before; c < begin + after; ++c) put_values(ring, x, c, layout, count);
+  }
   for (int64_t c = begin; c < end; ++c) {
-    put_values(ring, x, c + after, layout, count);
+    const float* first;
+    const float* own;
+    int64_t stride, terms;
+    if (from_ring) {
+      put_values(ring, x, c + after, layout, count);
+      first = ring.first(c - before), own = first + before * kPlaneLanes;
+      stride = kPlaneLanes, terms = width;
+    } else {
+      const int64_t low = c - before > 0 ? c - before : 0, high = c + after < depth ? c + after : depth - 1;
+      if (high + kPrefetchPlanes < depth) prefetch_plane(x + (high + kPrefetchPlanes) * inner, count);
+      first = x + low * inner, own = x + c * inner;
+      stride = inner, terms = high - low + 1;
+    }
     if (c + kPrefetchPlanes < end) prefetch_plane<1>(y + (c + kPrefetchPlanes) * inner, count);
-    const float* first = ring.first(c - before);
-    const float* own = first + before * kPlaneLanes;
     float* out = y + c * inner;
     uint8_t* lanes = left + (c - begin) * wides;
-    for (int64_t w = 0; w < wides; ++w) {
-      const int64_t v = w * kWideLanes;
-      const int valid = valid_lanes(count - v);
+    const auto vectors = [&](auto unrolled) {
+      constexpr int kUnrolled = decltype(unrolled)::value;
+      for (int64_t w = 0; w < whole; ++w) {
+        const int64_t v = w * kWideLanes;
+        vw result;
+        const int l = binomial_lanes<kUnrolled>(b, first + v, stride, terms, kWideLanes, load<vw>(own + v), result);
+        if (l != kAllWide) store(out + v, result);
+        lanes[w] = static_cast<uint8_t>(l);
+        any |= l;
+      }
+    };
+    if (kTerms != 0 && terms == kTerms) {
+      vectors(std::integral_constant<int, kTerms>{});
+    } else {
+      vectors(std::integral_constant<int, 0>{});
+    }
+    if (whole < wides) {
+      const int64_t v = whole * kWideLanes, available = count - v, valid = valid_lanes(available);
       vw result;
-      const int l = binomial_lanes<kTerms>(b, first + v, kPlaneLanes, width, kWideLanes, load<vw>(own + v), result) &
-                    valid;
+      const int l = binomial_lanes<0>(b, first + v, stride, terms, from_ring ? kWideLanes : available,
+                                      load_wide(own, v, count), result) & valid;
       if (l != valid) store_wide(out, v, count, result);
-      lanes[w] = static_cast<uint8_t>(l);
+      lanes[whole] = static_cast<uint8_t>(l);
       any |= l;
     }
   }
@@ -113,8 +144,9 @@ bool forward_binomial_planes(const Binomial& b, const PlaneRing& squares, const 
   for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
     bool leaving = false;
     with_unrolled_width(before + after + 1, [&](auto width) {
-      leaving = binomial_planes<decltype(width)::value>(b, ring, x + offset, y + offset, layout, before, after,
-                                                        share.channel_begin, share.channel_end, count, left.get());
+      leaving = binomial_planes<decltype(width)::value>(b, ring, layout.inner % 512 == 0, x + offset, y + offset,
+                                                        layout, before, after, share.channel_begin, share.channel_end,
+                                                        count, left.get());
     });
     if (!leaving) return;
     const auto block = [&](auto selected) {
@@ -144,7 +176,8 @@ void forward_row_left(const RowRuns& runs, const float* x, float* y, int64_t siz
 }
 
 // The rows (depth of at least kStripLanes, one row a run): for the binomial pass each row is copied between zeros, so
-// that every window reads whole vectors.
+// that every window reads whole vectors. (Reading the windows inside the row from the row itself, and copying only its
+// ends, was no faster: AlexNet LRN1 at batch 1, NHWC, 0.90 and 0.91 ns per element.)
 template <BetaKind K, int kTerms>
 __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, const float* x, float* y,
                                                      const Layout& layout, const Params& p, int64_t begin,

@@ -303,7 +303,9 @@ void binomial_domain(double tolerance) {
     for (int64_t radius : {2, 5}) {
       const double bias = 2.0, alpha = radius == 2 ? 1e-4 : -2e-4;  // a negative alpha too
       const double limit = 0x1p-5 / std::max(1.0, beta);
-      const int64_t n = 2, depth = 40, h = 5, w = 7;  // planes of 35 pixels: a block's vectors end part-full
+      // Planes of 35 pixels, whose blocks end in a part-full vector, and of 512, which the binomial pass reads
+      // through its ring (forward-binomial-inl.h).
+      const int64_t n = 2, depth = 40, h = radius == 2 ? 5 : 16, w = radius == 2 ? 7 : 32;
       const int64_t dims_nhwc[4] = {n, h, w, depth}, dims_nchw[4] = {n, depth, h, w};
       const lrn::Layout rows = lrn::layout_of(dims_nhwc, 4, false), planes = lrn::layout_of(dims_nchw, 4, true);
       const lrn::Params params{radius, radius, bias, alpha, beta};
