@@ -89,7 +89,9 @@ inline Binomial binomial(const Params& p) {
       !(std::fabs(ratio) <= 0x1p-10)) {
     return b;
   }
-  const double c = std::pow(p.bias, -p.beta);
+  // The kernels' own power, to a few double ulps: libm's pow would tie _lrn_core.so to glibc 2.29
+  // (tests/test_linkage.py).
+  const double c = exact_powers<BetaKind::General>(vd{} + p.bias, p.beta).scale[0];
   if (!(c >= 0x1p-60 && c <= 0x1p60)) return b;
   b.on = true;
   b.ratio = splat(ratio);

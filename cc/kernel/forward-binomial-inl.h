@@ -211,8 +211,13 @@ __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, c
 // The entry: the rows (depth of at least kStripLanes) or the planes of a call that allows the path.
 template <BetaKind K>
 bool forward_binomial(const float* x, float* y, const Layout& layout, const Params& p, const Share& share, bool* ok) {
+  // The planes take every NCHW call with a window the direct sums take, planes of fewer pixels than a tile too (the
+  // double path sends those to the tiles): so an image cut into smaller planes, as a sharded JAX call cuts it, gives
+  // the same bits (tests/test_scale_out.py).
   const bool rows = use_rows(layout, p) && layout.depth >= kStripLanes;
-  if (!rows && !use_planes(layout, p)) return false;
+  const bool planes = layout.inner > 1 && effective_extent(p.before, layout.depth) +
+                                                  effective_extent(p.after, layout.depth) <= 2 * kDirectRadius;
+  if (!rows && !planes) return false;
   const Binomial b = binomial(p);
   if (!b.on) return false;
   const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
