@@ -1,6 +1,6 @@
 // Instantiates kernel/forward-binomial-inl.h's entry for one SIMD target, in a translation unit apart from
-// lrn_simd.cc's (kernel/lrn-inl.h, forward_binomial, says why). Only the avx2 target has the path; for the others
-// this file compiles to nothing.
+// lrn_simd.cc's (kernel/lrn-inl.h, forward_binomial, says why). The avx2 and avx512 targets have the path; for the
+// baseline this file compiles to nothing.
 #include "kernel/forward-binomial-inl.h"
 
 #if LRN_BINOMIAL

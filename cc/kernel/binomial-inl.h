@@ -9,29 +9,31 @@
 // c is the float pair c_hi + c_lo, and y is assembled so that float32 rounds once where it matters:
 //   p = fl(x c_hi),  e = x c_hi - p (exact, by an FMA, while |p| >= 2^-100),
 //   y = fl(p + fl(p f + (e + x c_lo))).
-// Relative errors before the last rounding, at the domain's edge: the float32 window sum (an FMA per term, at most
-// five roundings) and u's two roundings move u by 4.2e-7 of itself, so f by at most |beta| U 4.2e-7 (1.05) = 1.4e-8;
-// the series' truncation 9.3e-10; f's float32 coefficients and Horner steps 6e-9; the correction's rounding 1.9e-9 and
-// its dropped (e + x c_lo) f 2e-9. So about 2.5e-8 before the last rounding, 8.5e-8 after it: within the float32
-// bound of 1.5e-7 (tests/bounds.py), and tests/accuracy.py's `near_the_bias` measures it across the domain.
+// Relative errors before the last rounding, at the domain's edge: the float32 window sum of w terms (an FMA per term
+// in two chains, and their add: w + 1 roundings) and u's two roundings move u by (w + 3) 2^-24 of itself, 4.8e-7 for
+// AlexNet's window of 5, so f by at most |beta| U 4.8e-7 (1.05) = 1.6e-8 (3.1e-8 at the widest window the direct sums
+// take, 13); the series' truncation 9.3e-10; f's float32 coefficients and Horner steps 6e-9; the correction's rounding
+// 1.9e-9 and its dropped (e + x c_lo) f 2e-9. So about 2.7e-8 before the last rounding (4.2e-8 at 13 terms), 8.7e-8
+// (1.02e-7) after it: within the float32 bound of 1.5e-7 (tests/bounds.py), and tests/accuracy.py's `near_the_bias`
+// measures it across the domain.
 //
 // A lane takes this path only if its own window and x allow it (|u| <= U, and x zero or |p| >= 2^-100), so each
 // output still depends on its own window alone, whichever vector or share holds it; a call, only if its parameters do
-// (Binomial). Built for the avx2 target only: it has the FMA the exact product needs, and it is the one x86 target
-// that the AVX2-only machine where the path was written could measure (cc/kernel/PERFORMANCE.md). The avx512 target
-// could take it too, with 16 float lanes and two bytes of marks per vector, once an AVX-512 machine has measured it.
+// (Binomial). Built for the avx2 target (8 float lanes, a byte of marks per vector) and the avx512 one (16 lanes, two
+// bytes): both have the FMA the exact product needs. The SSE2 baseline has none, and keeps the double path.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernel/planes-inl.h"
 #include "kernel/powers-inl.h"
 #include "kernel/storage-inl.h"
 #include "lrn_api.h"
 
-#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+#if defined(__AVX2__) && defined(__FMA__)
 #define LRN_BINOMIAL 1
 #else
 #define LRN_BINOMIAL 0
@@ -40,11 +42,13 @@
 namespace lrn {
 namespace LRN_ISA {
 
-// A float32 vector as wide as a double register: twice kStripLanes lanes. A byte per wide vector says which of its
-// lanes the binomial path left to the double path (bit l: lane l), so that vector holds at most 8 lanes.
+// A float32 vector as wide as a double register: twice kStripLanes lanes. A Marks per wide vector says which of its
+// lanes the binomial path left to the double path (bit l: lane l).
 constexpr int64_t kWideLanes = 2 * kStripLanes;
 typedef float vw __attribute__((vector_size(kWideLanes * 4)));
 typedef int32_t vwi __attribute__((vector_size(kWideLanes * 4)));
+typedef std::conditional_t<(kWideLanes <= 8), uint8_t, uint16_t> Marks;
+static_assert(kWideLanes <= 8 * static_cast<int64_t>(sizeof(Marks)), "a wide vector's lanes must fit in its marks");
 
 // Which lanes a block of the double path computes (lrn-inl.h forward_plane_block).
 enum class LaneChoice { kAll, kLeft };
@@ -55,8 +59,6 @@ enum class LaneChoice { kAll, kLeft };
 #if LRN_BINOMIAL
 namespace lrn {
 namespace LRN_ISA {
-
-static_assert(kWideLanes <= 8, "a wide vector's lanes must fit in a byte");
 
 constexpr int kBinomialTerms = 5;
 
@@ -109,17 +111,35 @@ inline Binomial binomial(const Params& p) {
   return b;
 }
 
+#if defined(__AVX512F__)
+inline vw fma_w(vw a, vw b, vw c) { return (vw)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c); }
+inline int lanes_of(vwi mask) { return _mm512_movepi32_mask((__m512i)mask); }
+#else
 inline vw fma_w(vw a, vw b, vw c) { return (vw)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
+inline int lanes_of(vwi mask) { return _mm256_movemask_ps((__m256)mask); }
+#endif
 
-// The window sum of squares in channel order: fl(t_0 t_0), then an FMA per later term.
-struct WideSquares {
-  vw sum;
-  void first(vw t) { sum = t * t; }
-  void add(vw t) { sum = fma_w(t, t, sum); }
-};
+// The window sum of squares, in two chains of FMAs from +0, the window's even terms in one and its odd ones in the
+// other, added at the end: half the dependent FMAs of one chain. Terms of zero add +0 exactly, and the last add is
+// commutative, so a window read with zeros beyond the data's edges (the rows, the ring) and one read without them (the
+// planes) give the same bits.
+template <class Term>
+__attribute__((always_inline)) inline vw window_sum(int64_t terms, Term term) {
+  vw even{}, odd{};
+  int64_t k = 0;
+  for (; k + 1 < terms; k += 2) {
+    const vw a = term(k), b = term(k + 1);
+    even = fma_w(a, a, even);
+    odd = fma_w(b, b, odd);
+  }
+  if (k < terms) {
+    const vw a = term(k);
+    even = fma_w(a, a, even);
+  }
+  return even + odd;
+}
 
 inline vw abs_w(vw v) { return (vw)((vwi)v & 0x7fffffff); }
-inline int lanes_of(vwi mask) { return _mm256_movemask_ps((__m256)mask); }
 constexpr int kAllWide = (1 << kWideLanes) - 1;
 
 // y for the lanes of x with window sum `sum`, into `y`. Returns the lanes left to the double path, as bits (lane l:
@@ -135,7 +155,7 @@ __attribute__((always_inline)) inline int binomial_output(const Binomial& b, vw 
   vw p = x * b.c_hi;
   // Opaque from here: GCC's contraction (-ffp-contract=fast) would fuse x c_hi into the last add below, counting e
   // twice.
-  __asm__("" : "+x"(p));
+  __asm__("" : "+v"(p));
   const vw e = fma_w(x, b.c_hi, -p);
   const vw correction = fma_w(p, f, fma_w(x, b.c_lo, e));
   // y has x's sign; for x = -0 the sum above is +0.

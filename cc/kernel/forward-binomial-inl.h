@@ -1,7 +1,7 @@
 // The binomial path's passes (binomial-inl.h has its math) over the planes and the rows of a float32 call, and its
 // entry, forward_binomial. Included by lrn_binomial.cc alone, which CMakeLists.txt compiles once per SIMD target
-// beside lrn_simd.cc: its own translation unit (lrn-inl.h, forward_binomial, says why). Only the avx2 target builds
-// it (LRN_BINOMIAL).
+// beside lrn_simd.cc: its own translation unit (lrn-inl.h, forward_binomial, says why). The avx2 and avx512 targets
+// build it (LRN_BINOMIAL).
 #pragma once
 
 #include <cstdint>
@@ -18,10 +18,10 @@ namespace lrn {
 namespace LRN_ISA {
 
 // The binomial path (binomial-inl.h) on the planes and the rows of a float32 call that allows it. Its pass writes each
-// output in its domain and marks the others in `left`, a bit per lane and a byte per wide vector; the double path's
-// pass then computes those (LaneChoice::kLeft). Which lanes take which path depends on each lane's own window alone, so any share
-// gives the same bits. The binomial window sums run in channel order over the x values themselves on both traversals,
-// so NCHW and NHWC give the same bits there too.
+// output in its domain and marks the others in `left`, a bit per lane and a Marks per wide vector; the double
+// path's pass then computes those (LaneChoice::kLeft). Which lanes take which path depends on each lane's own window
+// alone, so any share gives the same bits. The binomial window sums (window_sum) take the x values themselves, in
+// the same two chains on both traversals, so NCHW and NHWC give the same bits there too.
 
 // One wide vector: its window's terms at first + k * stride (k < terms; kTerms, if not 0, is `terms` known to the
 // compiler, which then unrolls the loop), its own x. Returns the lanes left, as binomial_output.
@@ -29,10 +29,8 @@ template <int kTerms>
 __attribute__((always_inline)) inline int binomial_lanes(const Binomial& b, const float* first, int64_t stride,
                                                          int64_t terms, int64_t available, vw x, vw& y) {
   if (kTerms != 0) terms = kTerms;
-  WideSquares squares;
-  squares.first(load_wide(first, 0, available));
-  for (int64_t k = 1; k < terms; ++k) squares.add(load_wide(first + k * stride, 0, available));
-  return binomial_output(b, x, squares.sum, y);
+  const vw sum = window_sum(terms, [&](int64_t k) { return load_wide(first + k * stride, 0, available); });
+  return binomial_output(b, x, sum, y);
 }
 
 // The lanes of a vector that hold values of the run: those below `available`.
@@ -67,8 +65,8 @@ template <int kTerms>
 __attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const WideRing& ring, bool from_ring,
                                                const float* x, float* y, const Layout& layout, int64_t before,
                                                int64_t after, int64_t begin, int64_t end, int64_t count,
-                                               uint8_t* left) {
-  const Binomial b = binomial;  // the bytes of `left` may alias anything: read through a reference, b is reloaded
+                                               Marks* left) {
+  const Binomial b = binomial;  // avx2's bytes of `left` may alias anything: read through a reference, b is reloaded
   const int64_t inner = layout.inner, depth = layout.depth, width = before + after + 1;
   const int64_t wides = (count + kWideLanes - 1) / kWideLanes, whole = count / kWideLanes;
   int any = 0;
@@ -91,7 +89,7 @@ __attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const W
     }
     if (c + kPrefetchPlanes < end) prefetch_plane<1>(y + (c + kPrefetchPlanes) * inner, count);
     float* out = y + c * inner;
-    uint8_t* lanes = left + (c - begin) * wides;
+    Marks* lanes = left + (c - begin) * wides;
     const auto vectors = [&](auto unrolled) {
       constexpr int kUnrolled = decltype(unrolled)::value;
       for (int64_t w = 0; w < whole; ++w) {
@@ -99,7 +97,7 @@ __attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const W
         vw result;
         const int l = binomial_lanes<kUnrolled>(b, first + v, stride, terms, kWideLanes, load<vw>(own + v), result);
         if (l != kAllWide) store(out + v, result);
-        lanes[w] = static_cast<uint8_t>(l);
+        lanes[w] = static_cast<Marks>(l);
         any |= l;
       }
     };
@@ -114,7 +112,7 @@ __attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const W
       const int l = binomial_lanes<0>(b, first + v, stride, terms, from_ring ? kWideLanes : available,
                                       load_wide(own, v, count), result) & valid;
       if (l != valid) store_wide(out, v, count, result);
-      lanes[whole] = static_cast<uint8_t>(l);
+      lanes[whole] = static_cast<Marks>(l);
       any |= l;
     }
   }
@@ -137,7 +135,7 @@ bool forward_binomial_planes(const Binomial& b, const PlaneRing& squares, const 
                              const Layout& layout, const Params& p, const Share& share) {
   const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
   const int64_t channels = share.channel_end - share.channel_begin;
-  std::unique_ptr<uint8_t[]> left(new (std::nothrow) uint8_t[static_cast<size_t>(channels * (kPlaneLanes / kWideLanes))]);
+  std::unique_ptr<Marks[]> left(new (std::nothrow) Marks[static_cast<size_t>(channels * (kPlaneLanes / kWideLanes))]);
   const PlaneScratch values(WideRing::doubles(before + after + 1));
   if (!left || !values.get()) return false;
   const WideRing ring(reinterpret_cast<float*>(values.get()), before + after + 1);
@@ -163,7 +161,7 @@ bool forward_binomial_planes(const Binomial& b, const PlaneRing& squares, const 
 // kLeft).
 template <BetaKind K>
 void forward_row_left(const RowRuns& runs, const float* x, float* y, int64_t size, const Params& p, double* xs,
-                      double* squares, const uint8_t* left) {
+                      double* squares, const Marks* left) {
   load_squares(x, size, runs.before(), xs, squares);
   with_powers<float, K>([&](auto& powers) {
     for (int64_t c = 0; c < size; c += kStripLanes) {
@@ -187,12 +185,13 @@ __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, c
   const int64_t before = runs.before(), after = runs.after(), width = before + after + 1;
   const int64_t wides = (layout.depth + kWideLanes - 1) / kWideLanes;
   std::unique_ptr<float[]> row(new (std::nothrow) float[static_cast<size_t>(before + wides * kWideLanes + after)]());
-  std::unique_ptr<uint8_t[]> left(new (std::nothrow) uint8_t[static_cast<size_t>(wides)]);
+  std::unique_ptr<Marks[]> left(new (std::nothrow) Marks[static_cast<size_t>(wides)]);
   if (!runs.ok() || !row || !left) return false;
   double* xs = runs.plain(0);
   double* squares = runs.padded(1, 0);
   runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
-    std::memcpy(row.get() + before, x + first, sizeof(float) * static_cast<size_t>(size));
+    // Vector by vector rather than by memcpy: a call per row, whose vzeroupper and spills cost more than the copy.
+    for (int64_t c = 0; c < size; c += kWideLanes) store(row.get() + before + c, load_wide(x + first, c, size));
     int any = 0;
     for (int64_t c = 0; c < size; c += kWideLanes) {
       vw result;
@@ -200,7 +199,7 @@ __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, c
       const int l = binomial_lanes<kTerms>(b, row.get() + c, 1, width, kWideLanes, load<vw>(row.get() + before + c),
                                            result) & valid;
       if (l != valid) store_wide(y + first, c, size, result);
-      left[c / kWideLanes] = static_cast<uint8_t>(l);
+      left[c / kWideLanes] = static_cast<Marks>(l);
       any |= l;
     }
     if (any) forward_row_left<K>(runs, x + first, y + first, size, p, xs, squares, left.get());

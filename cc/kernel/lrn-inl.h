@@ -21,7 +21,7 @@
 // terms lose at most (window - 1) double ulps, and the power is computed to a few double ulps (up to about 270, 6e-14
 // relative, for a general beta at normalisers far from 1, where log(n) magnifies its own rounding), so a float32
 // result is within about half a float32 ulp of the exact value whatever the input's dynamic range or beta. One
-// exception: the avx2 path's float32 forward computes the outputs whose alpha * sum / bias is below 2^-5 in float32
+// exception: the avx2 and avx512 paths' float32 forward computes the outputs whose alpha * sum / bias is below 2^-5 in float32
 // by a binomial series, arranged so that float32 rounds once where it matters (binomial-inl.h has its error budget:
 // 2.5e-8 before the last rounding).
 #pragma once
@@ -288,7 +288,7 @@ __attribute__((always_inline)) inline void put_squares(const PlaneRing& squares,
 template <class T, BetaKind K, bool kSelected, LaneChoice kLanes = LaneChoice::kAll>
 __attribute__((noinline)) bool forward_plane_block(const PlaneRing& squares, const T* x, T* y, const Layout& layout,
                                                    const Params& p, int64_t before, int64_t after, int64_t begin,
-                                                   int64_t end, int64_t count, const uint8_t* left = nullptr) {
+                                                   int64_t end, int64_t count, const Marks* left = nullptr) {
   constexpr bool kPrecise = std::is_same<T, double>::value;
   using Mask = typename FastPowers<K, kPrecise>::Mask;
   Mask in_domain = ~Mask{};
@@ -301,8 +301,8 @@ __attribute__((noinline)) bool forward_plane_block(const PlaneRing& squares, con
     T* out = y + c * inner;
     if (c + kPrefetchPlanes < end) prefetch_plane<1>(out + kPrefetchPlanes * inner, count);
     const PlaneRing::Window window = squares.window(c - before, width);
-    const uint8_t* lanes = kLanes == LaneChoice::kLeft ? left + (c - begin) * ((count + kWideLanes - 1) / kWideLanes)
-                                                       : nullptr;
+    const Marks* lanes = kLanes == LaneChoice::kLeft ? left + (c - begin) * ((count + kWideLanes - 1) / kWideLanes)
+                                                     : nullptr;
     for (int64_t v = 0; v < vectors * kStripLanes; v += kStripLanes) {
       const int bits = kLanes == LaneChoice::kLeft ? lanes[v / kWideLanes] >> (v % kWideLanes) & kAllStrip : kAllStrip;
       if (kLanes == LaneChoice::kLeft && bits == 0) continue;
