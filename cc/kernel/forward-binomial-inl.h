@@ -54,28 +54,42 @@ inline void put_values(const WideRing& ring, const float* block, int64_t c, cons
   }
 }
 
+// Pixels per block of the binomial pass where it reads its windows from the planes: 8 of the double path's blocks,
+// whose marks it lays out one such block after another, so that the double path's pass takes them as they are. In
+// blocks of 128 pixels, GoogLeNet's forward at 32 images (32x192x56x56, NCHW) took 0.62 ns per element on avx512 and
+// 0.95 on avx2, against 0.36 and 0.37 for NHWC: the loads of each window's newest plane waited on memory. In blocks of
+// 1024, with each line asked for as the vector beside it is computed, 0.31 and 0.35 (cc/kernel/PERFORMANCE.md).
+constexpr int64_t kBinomialBlock = 8 * kPlaneLanes;
+
+// The marks of channel c's double-path block at pixel s of a binomial block over `channels` channels: the blocks of
+// kPlaneLanes pixels one after another, each a whole block's marks per channel (the last may hold fewer pixels).
+inline Marks* block_marks(Marks* left, int64_t channels, int64_t s) {
+  return left + s / kPlaneLanes * channels * (kPlaneLanes / kWideLanes);
+}
+
 // The binomial pass over one block of the planes (as forward_plane_block), channels [begin, end). A window's terms
 // are read from the planes themselves, or, where planes lie a multiple of 2 KiB apart (`from_ring`), from a ring that
 // the block's values stream through as the squares do in forward_plane_block: a window of 11 planes of 32x32 pixels,
 // 4 KiB apart, share too few cache sets, and read from the planes took 1.6 ns per element for this pass alone; AlexNet
 // LRN2's (27x27, batch 1, NCHW) took 0.93 ns per element through the ring and 0.8 from the planes
-// (cc/kernel/PERFORMANCE.md). The two read the same values in the same order, so give the same bits. Returns whether
-// it left any lane.
+// (cc/kernel/PERFORMANCE.md). The two read the same values in the same order, so give the same bits. Blocks of up to
+// kBinomialBlock pixels from the planes, kPlaneLanes through the ring. Returns which of the block's double-path blocks
+// it left lanes in, as bits (block s / kPlaneLanes: that bit).
 template <int kTerms>
-__attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const WideRing& ring, bool from_ring,
-                                               const float* x, float* y, const Layout& layout, int64_t before,
-                                               int64_t after, int64_t begin, int64_t end, int64_t count,
-                                               Marks* left) {
+__attribute__((noinline)) int binomial_planes(const Binomial& binomial, const WideRing& ring, bool from_ring,
+                                              const float* x, float* y, const Layout& layout, int64_t before,
+                                              int64_t after, int64_t begin, int64_t end, int64_t count, Marks* left) {
   const Binomial b = binomial;  // avx2's bytes of `left` may alias anything: read through a reference, b is reloaded
   const int64_t inner = layout.inner, depth = layout.depth, width = before + after + 1;
-  const int64_t wides = (count + kWideLanes - 1) / kWideLanes, whole = count / kWideLanes;
-  int any = 0;
+  constexpr int64_t kLineFloats = 64 / sizeof(float);
+  int leaving = 0;
   if (from_ring) {
     for (int64_t c = begin - before; c < begin + after; ++c) put_values(ring, x, c, layout, count);
   }
   for (int64_t c = begin; c < end; ++c) {
     const float* first;
     const float* own;
+    const float* x_ahead = nullptr;  // the plane whose lines are asked for as each vector is computed
     int64_t stride, terms;
     if (from_ring) {
       put_values(ring, x, c + after, layout, count);
@@ -83,40 +97,56 @@ __attribute__((noinline)) bool binomial_planes(const Binomial& binomial, const W
       stride = kPlaneLanes, terms = width;
     } else {
       const int64_t low = c - before > 0 ? c - before : 0, high = c + after < depth ? c + after : depth - 1;
-      if (high + kPrefetchPlanes < depth) prefetch_plane(x + (high + kPrefetchPlanes) * inner, count);
+      if (high + kPrefetchPlanes < depth) x_ahead = x + (high + kPrefetchPlanes) * inner;
       first = x + low * inner, own = x + c * inner;
       stride = inner, terms = high - low + 1;
     }
-    if (c + kPrefetchPlanes < end) prefetch_plane<1>(y + (c + kPrefetchPlanes) * inner, count);
+    float* y_ahead = c + kPrefetchPlanes < end ? y + (c + kPrefetchPlanes) * inner : nullptr;
+    if (from_ring && y_ahead) {
+      // The ring's blocks are short: their output lines asked for at once, as the ring's values are (put_values).
+      // Spread over the vectors, 16x64x32x32 took 0.40-0.42 ns per element against 0.37 on avx512.
+      prefetch_plane<1>(y_ahead, count);
+      y_ahead = nullptr;
+    }
     float* out = y + c * inner;
-    Marks* lanes = left + (c - begin) * wides;
-    const auto vectors = [&](auto unrolled) {
-      constexpr int kUnrolled = decltype(unrolled)::value;
-      for (int64_t w = 0; w < whole; ++w) {
-        const int64_t v = w * kWideLanes;
+    for (int64_t s = 0; s < count; s += kPlaneLanes) {
+      const int64_t size = count - s < kPlaneLanes ? count - s : kPlaneLanes;
+      const int64_t wides = (size + kWideLanes - 1) / kWideLanes, whole = size / kWideLanes;
+      Marks* lanes = block_marks(left, end - begin, s) + (c - begin) * wides;
+      int any = 0;
+      const auto vectors = [&](auto unrolled) {
+        constexpr int kUnrolled = decltype(unrolled)::value;
+        for (int64_t w = 0; w < whole; ++w) {
+          const int64_t v = s + w * kWideLanes;
+          if (v % kLineFloats == 0) {
+            if (x_ahead) __builtin_prefetch(x_ahead + v, 0, 3);
+            if (y_ahead) __builtin_prefetch(y_ahead + v, 1, 3);
+          }
+          vw result;
+          const int l = binomial_lanes<kUnrolled>(b, first + v, stride, terms, kWideLanes, load<vw>(own + v), result);
+          if (l != kAllWide) store(out + v, result);
+          lanes[w] = static_cast<Marks>(l);
+          any |= l;
+        }
+      };
+      if (kTerms != 0 && terms == kTerms) {
+        vectors(std::integral_constant<int, kTerms>{});
+      } else {
+        vectors(std::integral_constant<int, 0>{});
+      }
+      if (whole < wides) {
+        const int64_t v = s + whole * kWideLanes, available = count - v, valid = valid_lanes(available);
         vw result;
-        const int l = binomial_lanes<kUnrolled>(b, first + v, stride, terms, kWideLanes, load<vw>(own + v), result);
-        if (l != kAllWide) store(out + v, result);
-        lanes[w] = static_cast<Marks>(l);
+        const int l = binomial_lanes<0>(b, first + v, stride, terms, from_ring ? kWideLanes : available,
+                                        load_wide(own, v, count), result) & valid;
+        if (l != valid) store_wide(out, v, count, result);
+        lanes[whole] = static_cast<Marks>(l);
         any |= l;
       }
-    };
-    if (kTerms != 0 && terms == kTerms) {
-      vectors(std::integral_constant<int, kTerms>{});
-    } else {
-      vectors(std::integral_constant<int, 0>{});
-    }
-    if (whole < wides) {
-      const int64_t v = whole * kWideLanes, available = count - v, valid = valid_lanes(available);
-      vw result;
-      const int l = binomial_lanes<0>(b, first + v, stride, terms, from_ring ? kWideLanes : available,
-                                      load_wide(own, v, count), result) & valid;
-      if (l != valid) store_wide(out, v, count, result);
-      lanes[whole] = static_cast<Marks>(l);
-      any |= l;
+      if (any) leaving |= 1 << (s / kPlaneLanes);
     }
   }
-  return any != 0;
+  return leaving;
 }
 
 // The window widths with their own unrolled loops: AlexNet's and GoogLeNet's 5, 3, and TF's default radius of 5.
@@ -135,24 +165,29 @@ bool forward_binomial_planes(const Binomial& b, const PlaneRing& squares, const 
                              const Layout& layout, const Params& p, const Share& share) {
   const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
   const int64_t channels = share.channel_end - share.channel_begin;
-  std::unique_ptr<Marks[]> left(new (std::nothrow) Marks[static_cast<size_t>(channels * (kPlaneLanes / kWideLanes))]);
+  const bool from_ring = layout.inner % 512 == 0;
+  const int64_t block = from_ring ? kPlaneLanes : kBinomialBlock;
+  std::unique_ptr<Marks[]> left(new (std::nothrow) Marks[static_cast<size_t>(channels * (block / kWideLanes))]);
   const PlaneScratch values(WideRing::doubles(before + after + 1));
   if (!left || !values.get()) return false;
   const WideRing ring(reinterpret_cast<float*>(values.get()), before + after + 1);
-  for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
-    bool leaving = false;
+  for_each_plane_block(layout, share.tile_begin, share.tile_end, block, [&](int64_t offset, int64_t count) {
+    int leaving = 0;
     with_unrolled_width(before + after + 1, [&](auto width) {
-      leaving = binomial_planes<decltype(width)::value>(b, ring, layout.inner % 512 == 0, x + offset, y + offset,
-                                                        layout, before, after, share.channel_begin, share.channel_end,
-                                                        count, left.get());
+      leaving = binomial_planes<decltype(width)::value>(b, ring, from_ring, x + offset, y + offset, layout, before,
+                                                        after, share.channel_begin, share.channel_end, count,
+                                                        left.get());
     });
-    if (!leaving) return;
-    const auto block = [&](auto selected) {
-      return forward_plane_block<float, K, decltype(selected)::value, LaneChoice::kLeft>(
-          squares, x + offset, y + offset, layout, p, before, after, share.channel_begin, share.channel_end, count,
-          left.get());
-    };
-    if (!block(std::false_type{})) block(std::true_type{});
+    for (int64_t s = 0; s < count; s += kPlaneLanes) {
+      if (!(leaving >> (s / kPlaneLanes) & 1)) continue;
+      const int64_t size = count - s < kPlaneLanes ? count - s : kPlaneLanes;
+      const auto pass = [&](auto selected) {
+        return forward_plane_block<float, K, decltype(selected)::value, LaneChoice::kLeft>(
+            squares, x + offset + s, y + offset + s, layout, p, before, after, share.channel_begin, share.channel_end,
+            size, block_marks(left.get(), channels, s));
+      };
+      if (!pass(std::false_type{})) pass(std::true_type{});
+    }
   });
   return true;
 }

@@ -324,7 +324,7 @@ bool forward_planes(const T* x, T* y, const Layout& layout, const Params& p, con
   const PlaneScratch memory(PlaneRing::doubles(before + after + 1));
   if (!memory.get()) return false;
   const PlaneRing squares(memory.get(), before + after + 1);
-  for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
+  for_each_plane_block(layout, share.tile_begin, share.tile_end, kPlaneLanes, [&](int64_t offset, int64_t count) {
     const auto block = [&](auto selected) {
       return forward_plane_block<T, K, decltype(selected)::value>(squares, x + offset, y + offset, layout, p, before,
                                                                   after, share.channel_begin, share.channel_end, count);
@@ -415,7 +415,7 @@ bool backward_planes(const T* dy, const T* x, const T* y, T* dx, const Layout& l
                               PlaneRing(memory.get() + ring, width),
                               memory.get() + 2 * ring,
                               -2.0 * p.alpha * p.beta};
-  for_each_plane_block(layout, share.tile_begin, share.tile_end, [&](int64_t offset, int64_t count) {
+  for_each_plane_block(layout, share.tile_begin, share.tile_end, kPlaneLanes, [&](int64_t offset, int64_t count) {
     const auto block = [&](auto selected) {
       return backward_plane_block<T, K, decltype(selected)::value>(planes, dy + offset, x + offset, y + offset,
                                                                    dx + offset, layout, share.channel_begin,

@@ -33,14 +33,14 @@ inline bool use_planes(const Layout& layout, const Params& p) {
 }
 
 // Calls body(offset, count) for the blocks that cover the lanes of the tiles [begin, end): `count` consecutive pixels
-// of one image, the first of which sits (channel 0) at element `offset`.
+// of one image, at most `block`, the first of which sits (channel 0) at element `offset`.
 template <class Body>
-inline void for_each_plane_block(const Layout& layout, int64_t begin, int64_t end, Body body) {
+inline void for_each_plane_block(const Layout& layout, int64_t begin, int64_t end, int64_t block, Body body) {
   const int64_t total = layout.outer * layout.inner;
   const int64_t last = end * kTileLanes < total ? end * kTileLanes : total;
   for (int64_t lane = begin * kTileLanes; lane < last;) {
     const int64_t o = lane / layout.inner, i = lane % layout.inner;
-    int64_t count = layout.inner - i < kPlaneLanes ? layout.inner - i : kPlaneLanes;
+    int64_t count = layout.inner - i < block ? layout.inner - i : block;
     count = last - lane < count ? last - lane : count;
     body(o * layout.depth * layout.inner + i, count);
     lane += count;

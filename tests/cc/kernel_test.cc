@@ -4,6 +4,7 @@
 // UndefinedBehaviorSanitizer and runs it on every SIMD path. Prints one line per dtype and exits non-zero on the first
 // failure.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <charconv>
@@ -288,7 +289,7 @@ void outlying_normalisers(const char* type, double tolerance, double gradient_to
               type, worst);
 }
 
-// Normalisers near the bias, where the avx2 path computes float32 outputs by the binomial series
+// Normalisers near the bias, where the avx2 and avx512 paths compute float32 outputs by the binomial series
 // (cc/kernel/binomial-inl.h): each pixel scaled so that its u = alpha * window / bias reaches a random point in
 // [0, 2U], with zeros of both signs and values too small for the exact product among them. Every output must stay within
 // the bound, come out the same whatever the shares, and the same on NCHW's planes as on NHWC's rows (the same data,
@@ -300,12 +301,13 @@ void binomial_domain(double tolerance) {
   double worst = 0;
   int64_t inside = 0, outside = 0;
   for (double beta : {0.75, 0.5, 1.0, 0.6, 2.1}) {
-    for (int64_t radius : {2, 5}) {
+    // Planes of 35 pixels, whose blocks end in a part-full vector; of 512, which the binomial pass reads through its
+    // ring; and of 1221, which it takes in a block of 1024 and one of 197, each cut into the double path's blocks of
+    // 128 for the lanes it leaves (forward-binomial-inl.h).
+    for (const auto& [radius, h, w] : {std::array<int64_t, 3>{2, 5, 7}, {5, 16, 32}, {2, 33, 37}}) {
       const double bias = 2.0, alpha = radius == 2 ? 1e-4 : -2e-4;  // a negative alpha too
       const double limit = 0x1p-5 / std::max(1.0, beta);
-      // Planes of 35 pixels, whose blocks end in a part-full vector, and of 512, which the binomial pass reads
-      // through its ring (forward-binomial-inl.h).
-      const int64_t n = 2, depth = 40, h = radius == 2 ? 5 : 16, w = radius == 2 ? 7 : 32;
+      const int64_t n = 2, depth = 40;
       const int64_t dims_nhwc[4] = {n, h, w, depth}, dims_nchw[4] = {n, depth, h, w};
       const lrn::Layout rows = lrn::layout_of(dims_nhwc, 4, false), planes = lrn::layout_of(dims_nchw, 4, true);
       const lrn::Params params{radius, radius, bias, alpha, beta};

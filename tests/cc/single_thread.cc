@@ -3,10 +3,11 @@
 // element, the best of RUNS timed runs of REPEATS calls each, for the SIMD path in use (LRN_OP_SIMD forces one).
 //
 //   cmake -S . -B build/kernel -DLRN_KERNEL_TEST_ONLY=ON && cmake --build build/kernel
-//   LRN_OP_SIMD=avx2 build/kernel/single_thread [N H W C [radius [beta [nchw|nhwc [alpha [bias]]]]]]
+//   LRN_OP_SIMD=avx2 build/kernel/single_thread [D0 D1 D2 D3 [radius [beta [nchw|nhwc [alpha [bias]]]]]]
 //
+// The four dimensions are the tensor's, in its layout's order: N H W C for NHWC, N C H W for nchw.
 // The default is AlexNet LRN1's shape at 8 images (8x55x55x96), radius 2, beta 0.75, NHWC, float32, alpha 1e-4 and
-// bias 2 (AlexNet's). With alpha 1 and bias 1 (TF's defaults) most windows leave the avx2 path's binomial domain.
+// bias 2 (AlexNet's). With alpha 1 and bias 1 (TF's defaults) most windows leave the binomial domain (avx2, avx512).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
