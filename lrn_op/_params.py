@@ -60,6 +60,7 @@ def kernel_params(depth_radius, bias, alpha, beta, data_format):
 CONVENTIONS = ("torch", "onnx")
 
 
+@cached
 def convention_params(size, alpha, beta, k, convention):
     """The same tuple as kernel_params for PyTorch's or ONNX's parameters (lrn_op.convert has the windows): channels
     at axis 1, as both frameworks lay them out."""

@@ -218,3 +218,14 @@ def test_a_zero_alpha_keeps_its_sign_whichever_zero_came_first(first):
     positive = lrn_op.numpy.local_response_normalization_grad(g, x, y, 1, 1.0, 0.0, 0.75)
     negative = lrn_op.numpy.local_response_normalization_grad(g, x, y, 1, 1.0, -0.0, 0.75)
     assert np.signbit(positive[0, 0, 0, 0]) and not np.signbit(negative[0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("first", [0.0, -0.0])
+def test_a_zero_alpha_keeps_its_sign_in_the_torch_convention_too(first):
+    # as above, through convention_params' cache (local_response_norm's checks)
+    g, x = np.array([[[[-0.0]], [[1.0]], [[2.0]]]]), np.ones([1, 3, 1, 1])
+    y = lrn_op.numpy.local_response_norm(x, 3, 0.0, 0.75, 1.0)
+    lrn_op.numpy.local_response_norm_grad(g, x, y, 3, first, 0.75, 1.0)
+    positive = lrn_op.numpy.local_response_norm_grad(g, x, y, 3, 0.0, 0.75, 1.0)
+    negative = lrn_op.numpy.local_response_norm_grad(g, x, y, 3, -0.0, 0.75, 1.0)
+    assert np.signbit(positive[0, 0, 0, 0]) and not np.signbit(negative[0, 0, 0, 0])
