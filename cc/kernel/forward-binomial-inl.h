@@ -136,7 +136,7 @@ __attribute__((noinline)) int binomial_planes(const Binomial& binomial, const Wi
       }
       if (whole < wides) {
         const int64_t v = s + whole * kWideLanes, available = count - v, valid = valid_lanes(available);
-        vw result;
+        vw result{};  // written unless every lane is left, when it is not stored: GCC cannot see that
         const int l = binomial_lanes<0>(b, first + v, stride, terms, from_ring ? kWideLanes : available,
                                         load_wide(own, v, count), result) & valid;
         if (l != valid) store_wide(out, v, count, result);
@@ -161,25 +161,38 @@ inline void with_unrolled_width(int64_t width, Run run) {
 }
 
 template <BetaKind K>
-bool forward_binomial_planes(const Binomial& b, const PlaneRing& squares, const float* x, float* y,
-                             const Layout& layout, const Params& p, const Share& share) {
+bool forward_binomial_planes(const Binomial& b, const float* x, float* y, const Layout& layout, const Params& p,
+                             const Share& share) {
   const int64_t before = effective_extent(p.before, layout.depth), after = effective_extent(p.after, layout.depth);
-  const int64_t channels = share.channel_end - share.channel_begin;
+  const int64_t channels = share.channel_end - share.channel_begin, width = before + after + 1;
   const bool from_ring = layout.inner % 512 == 0;
   const int64_t block = from_ring ? kPlaneLanes : kBinomialBlock;
   std::unique_ptr<Marks[]> left(new (std::nothrow) Marks[static_cast<size_t>(channels * (block / kWideLanes))]);
-  const PlaneScratch values(WideRing::doubles(before + after + 1));
+  const PlaneScratch values(from_ring ? WideRing::doubles(width) : 0);
   if (!left || !values.get()) return false;
-  const WideRing ring(reinterpret_cast<float*>(values.get()), before + after + 1);
+  const WideRing ring(reinterpret_cast<float*>(values.get()), width);
+  // The double path's ring of squares, made for the first block that leaves it lanes: most calls that take the
+  // binomial path leave none.
+  std::unique_ptr<PlaneScratch> squares_memory;
+  bool ok = true;
   for_each_plane_block(layout, share.tile_begin, share.tile_end, block, [&](int64_t offset, int64_t count) {
+    if (!ok) return;
     int leaving = 0;
-    with_unrolled_width(before + after + 1, [&](auto width) {
-      leaving = binomial_planes<decltype(width)::value>(b, ring, from_ring, x + offset, y + offset, layout, before,
+    with_unrolled_width(width, [&](auto terms) {
+      leaving = binomial_planes<decltype(terms)::value>(b, ring, from_ring, x + offset, y + offset, layout, before,
                                                         after, share.channel_begin, share.channel_end, count,
                                                         left.get());
     });
+    if (leaving && !squares_memory) {
+      squares_memory.reset(new (std::nothrow) PlaneScratch(PlaneRing::doubles(width)));
+      if (!squares_memory || !squares_memory->get()) {
+        ok = false;
+        return;
+      }
+    }
     for (int64_t s = 0; s < count; s += kPlaneLanes) {
       if (!(leaving >> (s / kPlaneLanes) & 1)) continue;
+      const PlaneRing squares(squares_memory->get(), width);
       const int64_t size = count - s < kPlaneLanes ? count - s : kPlaneLanes;
       const auto pass = [&](auto selected) {
         return forward_plane_block<float, K, decltype(selected)::value, LaneChoice::kLeft>(
@@ -189,7 +202,7 @@ bool forward_binomial_planes(const Binomial& b, const PlaneRing& squares, const 
       if (!pass(std::false_type{})) pass(std::true_type{});
     }
   });
-  return true;
+  return ok;
 }
 
 // The double path over the lanes that the binomial pass left in one row (as forward_rows, and forward_plane_block's
@@ -261,9 +274,7 @@ bool forward_binomial(const float* x, float* y, const Layout& layout, const Para
     });
     return true;
   }
-  const PlaneScratch memory(PlaneRing::doubles(before + after + 1));
-  *ok = memory.get() && forward_binomial_planes<K>(b, PlaneRing(memory.get(), before + after + 1), x, y, layout, p,
-                                                    share);
+  *ok = forward_binomial_planes<K>(b, x, y, layout, p, share);
   return true;
 }
 
