@@ -91,10 +91,10 @@ def extreme_normalisers():
     return worst
 
 
-# The avx2 and avx512 paths' binomial forward (cc/kernel/binomial-inl.h) takes float32 outputs whose u = alpha * window / bias
-# lies within U = 2^-5 / max(1, |beta|), for |alpha / bias| <= 2^-10. near_the_bias() puts half the pixels of each case
-# on either side of that edge, with the ratios and biases below, zeros of both signs and values too small for its
-# exact product among them.
+# The avx2 and avx512 paths' binomial forward (cc/kernel/binomial-inl.h) takes float32 outputs whose
+# u = alpha * window / bias lies within U = 2^-5 / max(1, |beta|), for |alpha / bias| <= 2^-10. near_the_bias() puts
+# half the pixels of each case on either side of that edge, with the ratios and biases below, zeros of both signs and
+# values too small for its exact product among them.
 NEAR_RATIOS = [2.0 ** -10, 1e-4, -3e-4]
 NEAR_BIASES = [0.5, 2.0, 3e5]
 

@@ -56,9 +56,10 @@ inline void put_values(const WideRing& ring, const float* block, int64_t c, cons
 
 // Pixels per block of the binomial pass where it reads its windows from the planes: 8 of the double path's blocks,
 // whose marks it lays out one such block after another, so that the double path's pass takes them as they are. In
-// blocks of 128 pixels, GoogLeNet's forward at 32 images (32x192x56x56, NCHW) took 0.62 ns per element on avx512 and
-// 0.95 on avx2, against 0.36 and 0.37 for NHWC: the loads of each window's newest plane waited on memory. In blocks of
-// 1024, with each line asked for as the vector beside it is computed, 0.31 and 0.35 (cc/kernel/PERFORMANCE.md).
+// blocks of 128 pixels, GoogLeNet's forward at 32 images (32x192x56x56, NCHW) took 0.62-0.64 ns per element on avx512
+// and 0.92-0.96 on avx2, against 0.36 and 0.37 for NHWC: the loads of each window's newest plane waited on memory. In
+// blocks of 1024, with each line asked for as the vector beside it is computed, 0.34-0.35 and 0.43-0.44
+// (cc/kernel/PERFORMANCE.md).
 constexpr int64_t kBinomialBlock = 8 * kPlaneLanes;
 
 // The marks of channel c's double-path block at pixel s of a binomial block over `channels` channels: the blocks of
@@ -262,8 +263,7 @@ bool forward_binomial(const float* x, float* y, const Layout& layout, const Para
   // double path sends those to the tiles): so an image cut into smaller planes, as a sharded JAX call cuts it, gives
   // the same bits (tests/test_scale_out.py).
   const bool rows = use_rows(layout, p) && layout.depth >= kStripLanes;
-  const bool planes = layout.inner > 1 && effective_extent(p.before, layout.depth) +
-                                                  effective_extent(p.after, layout.depth) <= 2 * kDirectRadius;
+  const bool planes = layout.inner > 1 && direct_window(layout, p);
   if (!rows && !planes) return false;
   const Binomial b = binomial(p);
   if (!b.on) return false;

@@ -21,9 +21,9 @@
 // terms lose at most (window - 1) double ulps, and the power is computed to a few double ulps (up to about 270, 6e-14
 // relative, for a general beta at normalisers far from 1, where log(n) magnifies its own rounding), so a float32
 // result is within about half a float32 ulp of the exact value whatever the input's dynamic range or beta. One
-// exception: the avx2 and avx512 paths' float32 forward computes the outputs whose alpha * sum / bias is below 2^-5 in float32
-// by a binomial series, arranged so that float32 rounds once where it matters (binomial-inl.h has its error budget:
-// 2.5e-8 before the last rounding).
+// exception: the avx2 and avx512 paths' float32 forward computes the outputs whose alpha * sum / bias is below 2^-5
+// in float32 by a binomial series, arranged so that float32 rounds once where it matters (binomial-inl.h has its error
+// budget: 2.7e-8 before the last rounding for a window of 5).
 #pragma once
 
 #include <cstdint>

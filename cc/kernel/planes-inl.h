@@ -28,8 +28,7 @@ static_assert(kPlaneLanes % kStripLanes == 0, "a block must hold whole vectors")
 
 // Channels first, planes of at least a tile, and a window the direct sums take (as the rows').
 inline bool use_planes(const Layout& layout, const Params& p) {
-  return layout.inner >= kTileLanes &&
-         effective_extent(p.before, layout.depth) + effective_extent(p.after, layout.depth) <= 2 * kDirectRadius;
+  return layout.inner >= kTileLanes && direct_window(layout, p);
 }
 
 // Calls body(offset, count) for the blocks that cover the lanes of the tiles [begin, end): `count` consecutive pixels

@@ -33,10 +33,12 @@ constexpr int64_t kDirectRadius = 6;
 #define LRN_BASELINE_INLINE __attribute__((always_inline))
 #endif
 
-inline bool use_rows(const Layout& layout, const Params& p) {
-  return layout.inner == 1 &&
-         effective_extent(p.before, layout.depth) + effective_extent(p.after, layout.depth) <= 2 * kDirectRadius;
+// A window of at most 2 kDirectRadius + 1 channels: the one the rows' and the planes' direct sums take.
+inline bool direct_window(const Layout& layout, const Params& p) {
+  return effective_extent(p.before, layout.depth) + effective_extent(p.after, layout.depth) <= 2 * kDirectRadius;
 }
+
+inline bool use_rows(const Layout& layout, const Params& p) { return layout.inner == 1 && direct_window(layout, p); }
 
 // kStripLanes values of a run from index c, as doubles; values past `size` read as zero.
 template <class T>
