@@ -224,7 +224,8 @@ void forward_row_left(const RowRuns& runs, const float* x, float* y, int64_t siz
 
 // The rows (depth of at least kStripLanes, one row a run): for the binomial pass each row is copied between zeros, so
 // that every window reads whole vectors. (Reading the windows inside the row from the row itself, and copying only its
-// ends, was no faster: AlexNet LRN1 at batch 1, NHWC, 0.90 and 0.91 ns per element.)
+// ends, was no faster: AlexNet LRN1 at batch 1, NHWC, 0.90 and 0.91 ns per element.) A row is computed after the next
+// one is copied, into the other of two buffers (RowRuns::for_each_staged).
 template <BetaKind K, int kTerms>
 __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, const float* x, float* y,
                                                      const Layout& layout, const Params& p, int64_t begin,
@@ -233,26 +234,33 @@ __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, c
   const RowRuns runs(layout, p, 1, 1);
   const int64_t before = runs.before(), after = runs.after(), width = before + after + 1;
   const int64_t wides = (layout.depth + kWideLanes - 1) / kWideLanes;
-  std::unique_ptr<float[]> row(new (std::nothrow) float[static_cast<size_t>(before + wides * kWideLanes + after)]());
+  const int64_t padded = (before + wides * kWideLanes + after + kWideLanes - 1) / kWideLanes * kWideLanes;
+  std::unique_ptr<float[]> copies(new (std::nothrow) float[static_cast<size_t>(2 * padded)]());
   std::unique_ptr<Marks[]> left(new (std::nothrow) Marks[static_cast<size_t>(wides)]);
-  if (!runs.ok() || !row || !left) return false;
+  if (!runs.ok() || !copies || !left) return false;
   double* xs = runs.plain(0);
   double* squares = runs.padded(1, 0);
-  runs.for_each(layout, begin, end, [&](int64_t first, int64_t size) {
-    // Vector by vector rather than by memcpy: a call per row, whose vzeroupper and spills cost more than the copy.
-    for (int64_t c = 0; c < size; c += kWideLanes) store(row.get() + before + c, load_wide(x + first, c, size));
-    int any = 0;
-    for (int64_t c = 0; c < size; c += kWideLanes) {
-      vw result;
-      const int valid = valid_lanes(size - c);
-      const int l = binomial_lanes<kTerms>(b, row.get() + c, 1, width, kWideLanes, load<vw>(row.get() + before + c),
-                                           result) & valid;
-      if (l != valid) store_wide(y + first, c, size, result);
-      left[c / kWideLanes] = static_cast<Marks>(l);
-      any |= l;
-    }
-    if (any) forward_row_left<K>(runs, x + first, y + first, size, p, xs, squares, left.get());
-  });
+  runs.for_each_staged(
+      layout, begin, end,
+      [&](int64_t first, int64_t size, int64_t slot) {
+        // Vector by vector rather than by memcpy: a call per row, whose vzeroupper and spills cost more than the copy.
+        float* copy = copies.get() + slot * padded + before;
+        for (int64_t c = 0; c < size; c += kWideLanes) store(copy + c, load_wide(x + first, c, size));
+      },
+      [&](int64_t first, int64_t size, int64_t slot) {
+        const float* row = copies.get() + slot * padded;
+        int any = 0;
+        for (int64_t c = 0; c < size; c += kWideLanes) {
+          vw result;
+          const int valid = valid_lanes(size - c);
+          const int l =
+              binomial_lanes<kTerms>(b, row + c, 1, width, kWideLanes, load<vw>(row + before + c), result) & valid;
+          if (l != valid) store_wide(y + first, c, size, result);
+          left[c / kWideLanes] = static_cast<Marks>(l);
+          any |= l;
+        }
+        if (any) forward_row_left<K>(runs, x + first, y + first, size, p, xs, squares, left.get());
+      });
   return true;
 }
 

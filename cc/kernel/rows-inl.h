@@ -125,6 +125,24 @@ class RowRuns {
     }
   }
 
+  // The runs of the tiles [begin, end) through the stages stage(first_element, size, slot), each run through each
+  // stage in order, but stage k of run i after stage 0 of run i + k: each stage reads what the stage before it wrote
+  // a run earlier, no longer in the store buffer. A run's slot (0 .. number of stages - 1) tells its scratch from that
+  // of the runs in the other stages. A window's loads straddle two of the stores that wrote its terms, which the store
+  // buffer cannot forward: read right after them, each load waited for the stores to reach the cache
+  // (cc/kernel/PERFORMANCE.md).
+  template <class... Stage>
+  void for_each_staged(const Layout& layout, int64_t begin, int64_t end, Stage... stage) const {
+    constexpr int64_t kStages = sizeof...(Stage);
+    const int64_t first_row = begin * kTileLanes;
+    const int64_t last_row = end * kTileLanes < layout.outer ? end * kTileLanes : layout.outer;
+    const int64_t count = (last_row - first_row + rows_per_run_ - 1) / rows_per_run_;
+    for (int64_t i = 0; i < count + kStages - 1; ++i) {
+      int64_t k = 0;
+      (run_stage(i - k++, count, first_row, last_row, kStages, stage), ...);
+    }
+  }
+
   // The window sums at values [c, c + kStripLanes) of a run, from padded[lead + i] = term_i (zero past the run),
   // added left to right: the forward's window, or with kTransposed the backward's. Like WindowPlan's, they never
   // subtract. In runs of several rows the masks drop the terms of neighbouring rows: an AND, so even a NaN there
@@ -141,6 +159,15 @@ class RowRuns {
   }
 
  private:
+  template <class Stage>
+  void run_stage(int64_t run, int64_t count, int64_t first_row, int64_t last_row, int64_t stages,
+                 Stage& stage) const {
+    if (run < 0 || run >= count) return;
+    const int64_t row = first_row + run * rows_per_run_;
+    const int64_t rows = last_row - row < rows_per_run_ ? last_row - row : rows_per_run_;
+    stage(row * depth_, rows * depth_, run % stages);
+  }
+
   // masks[m * width + k]: lane l of vector m may add the term at offset k - lead, i.e. that term is in its row.
   void fill_masks(vq* masks, int64_t lead) const {
     for (int64_t m = 0; m < padded_size_ / kStripLanes; ++m) {
