@@ -54,13 +54,15 @@ inline void put_values(const WideRing& ring, const float* block, int64_t c, cons
   }
 }
 
-// Pixels per block of the binomial pass where it reads its windows from the planes: 8 of the double path's blocks,
-// whose marks it lays out one such block after another, so that the double path's pass takes them as they are. In
-// blocks of 128 pixels, GoogLeNet's forward at 32 images (32x192x56x56, NCHW) took 0.62-0.64 ns per element on avx512
-// and 0.92-0.96 on avx2, against 0.36 and 0.37 for NHWC: the loads of each window's newest plane waited on memory. In
-// blocks of 1024, with each line asked for as the vector beside it is computed, 0.34-0.35 and 0.43-0.44
-// (cc/kernel/PERFORMANCE.md).
-constexpr int64_t kBinomialBlock = 8 * kPlaneLanes;
+// Pixels per block of the binomial pass where it reads its windows from the planes: 32 of the double path's blocks,
+// whose marks it lays out one such block after another, so that the double path's pass takes them as they are. A
+// plane of up to 4096 pixels (64x64) is one block, and the pass reads the planes in memory order. In blocks of 128
+// pixels, GoogLeNet's forward at 32 images (32x192x56x56, NCHW) took 0.62-0.64 ns per element on avx512 and 0.92-0.96
+// on avx2, against 0.36 and 0.37 for NHWC: the loads of each window's newest plane waited on memory. In blocks of
+// 1024, with each line asked for as the vector beside it is computed, 0.34-0.35 and 0.43-0.44; on another machine, in
+// blocks of 4096, 0.55-0.59 against 1024's 0.64-0.71 (cc/kernel/PERFORMANCE.md).
+constexpr int64_t kBinomialBlock = 32 * kPlaneLanes;
+static_assert(kBinomialBlock / kPlaneLanes <= 64, "a bit per double-path block in binomial_planes' result");
 
 // The marks of channel c's double-path block at pixel s of a binomial block over `channels` channels: the blocks of
 // kPlaneLanes pixels one after another, each a whole block's marks per channel (the last may hold fewer pixels).
@@ -77,13 +79,13 @@ inline Marks* block_marks(Marks* left, int64_t channels, int64_t s) {
 // kBinomialBlock pixels from the planes, kPlaneLanes through the ring. Returns which of the block's double-path blocks
 // it left lanes in, as bits (block s / kPlaneLanes: that bit).
 template <int kTerms>
-__attribute__((noinline)) int binomial_planes(const Binomial& binomial, const WideRing& ring, bool from_ring,
+__attribute__((noinline)) uint64_t binomial_planes(const Binomial& binomial, const WideRing& ring, bool from_ring,
                                               const float* x, float* y, const Layout& layout, int64_t before,
                                               int64_t after, int64_t begin, int64_t end, int64_t count, Marks* left) {
   const Binomial b = binomial;  // avx2's bytes of `left` may alias anything: read through a reference, b is reloaded
   const int64_t inner = layout.inner, depth = layout.depth, width = before + after + 1;
   constexpr int64_t kLineFloats = 64 / sizeof(float);
-  int leaving = 0;
+  uint64_t leaving = 0;
   if (from_ring) {
     for (int64_t c = begin - before; c < begin + after; ++c) put_values(ring, x, c, layout, count);
   }
@@ -144,7 +146,7 @@ __attribute__((noinline)) int binomial_planes(const Binomial& binomial, const Wi
         lanes[whole] = static_cast<Marks>(l);
         any |= l;
       }
-      if (any) leaving |= 1 << (s / kPlaneLanes);
+      if (any) leaving |= uint64_t{1} << (s / kPlaneLanes);
     }
   }
   return leaving;
@@ -178,7 +180,7 @@ bool forward_binomial_planes(const Binomial& b, const float* x, float* y, const 
   bool ok = true;
   for_each_plane_block(layout, share.tile_begin, share.tile_end, block, [&](int64_t offset, int64_t count) {
     if (!ok) return;
-    int leaving = 0;
+    uint64_t leaving = 0;
     with_unrolled_width(width, [&](auto terms) {
       leaving = binomial_planes<decltype(terms)::value>(b, ring, from_ring, x + offset, y + offset, layout, before,
                                                         after, share.channel_begin, share.channel_end, count,

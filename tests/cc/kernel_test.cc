@@ -302,9 +302,9 @@ void binomial_domain(double tolerance) {
   int64_t inside = 0, outside = 0;
   for (double beta : {0.75, 0.5, 1.0, 0.6, 2.1}) {
     // Planes of 35 pixels, whose blocks end in a part-full vector; of 512, which the binomial pass reads through its
-    // ring; and of 1221, which it takes in a block of 1024 and one of 197, each cut into the double path's blocks of
+    // ring; and of 4355, which it takes in a block of 4096 and one of 259, each cut into the double path's blocks of
     // 128 for the lanes it leaves (forward-binomial-inl.h).
-    for (const auto& [radius, h, w] : {std::array<int64_t, 3>{2, 5, 7}, {5, 16, 32}, {2, 33, 37}}) {
+    for (const auto& [radius, h, w] : {std::array<int64_t, 3>{2, 5, 7}, {5, 16, 32}, {2, 65, 67}}) {
       const double bias = 2.0, alpha = radius == 2 ? 1e-4 : -2e-4;  // a negative alpha too
       const double limit = 0x1p-5 / std::max(1.0, beta);
       const int64_t n = 2, depth = 40;
