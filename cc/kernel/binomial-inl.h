@@ -139,6 +139,28 @@ __attribute__((always_inline)) inline vw window_sum(int64_t terms, Term term) {
   return even + odd;
 }
 
+// window_sum's two chains over kTerms terms known to the compiler: term(std::integral_constant<int, k>) for k <
+// kTerms, added in the same order, so to the same bits.
+template <int K, int N, class Term>
+__attribute__((always_inline)) inline void add_squares(vw& even, vw& odd, Term& term) {
+  if constexpr (K < N) {
+    const vw a = term(std::integral_constant<int, K>{});
+    if constexpr (K % 2 == 0) {
+      even = fma_w(a, a, even);
+    } else {
+      odd = fma_w(a, a, odd);
+    }
+    add_squares<K + 1, N>(even, odd, term);
+  }
+}
+
+template <int kTerms, class Term>
+__attribute__((always_inline)) inline vw window_sum_fixed(Term term) {
+  vw even{}, odd{};
+  add_squares<0, kTerms>(even, odd, term);
+  return even + odd;
+}
+
 inline vw abs_w(vw v) { return (vw)((vwi)v & 0x7fffffff); }
 constexpr int kAllWide = (1 << kWideLanes) - 1;
 
