@@ -97,8 +97,9 @@ inline Marks* block_marks(Marks* left, int64_t channels, int64_t s) {
 // it left lanes in, as bits (block s / kPlaneLanes: that bit).
 template <int kTerms>
 __attribute__((noinline)) uint64_t binomial_planes(const Binomial& binomial, const WideRing& ring, bool from_ring,
-                                              const float* x, float* y, const Layout& layout, int64_t before,
-                                              int64_t after, int64_t begin, int64_t end, int64_t count, Marks* left) {
+                                                   const float* x, float* y, const Layout& layout, int64_t before,
+                                                   int64_t after, int64_t begin, int64_t end, int64_t count,
+                                                   Marks* left) {
   const Binomial b = binomial;  // avx2's bytes of `left` may alias anything: read through a reference, b is reloaded
   const int64_t inner = layout.inner, depth = layout.depth, width = before + after + 1;
   uint64_t leaving = 0;
