@@ -33,22 +33,24 @@ __attribute__((always_inline)) inline int binomial_lanes(const Binomial& b, cons
   return binomial_output(b, x, sum, y);
 }
 
-#if defined(__AVX512F__)
-// binomial_lanes for a row's copy, whose window of kTerms (at most kWideLanes) values from `first` (64-byte aligned)
-// lies in two aligned vectors: each term is shifted out of them in a register (valignd). Read straight from the copy,
-// 4 of a window of 5's loads straddle two cache lines (cc/kernel/PERFORMANCE.md).
+// binomial_lanes for a row's copy: the window of `width` values from `first`, one value apart. On avx512, a window of
+// kTerms (known to the compiler) lies in two aligned vectors from `first` (64-byte aligned), and each term is shifted
+// out of them in a register (valignd): read straight from the copy, 4 of a window of 5's loads straddle two cache
+// lines (cc/kernel/PERFORMANCE.md).
 template <int kTerms>
-__attribute__((always_inline)) inline int binomial_row_lanes(const Binomial& b, const float* first, vw x, vw& y) {
-  static_assert(kTerms >= 2 && kTerms <= kWideLanes, "a window within two vectors");
-  const __m512i low = _mm512_load_si512(first), high = _mm512_load_si512(first + kWideLanes);
-  const vw sum = window_sum_fixed<kTerms>(
-      [&](auto k) { return (vw)_mm512_alignr_epi32(high, low, decltype(k)::value); });
-  return binomial_output(b, x, sum, y);
-}
+__attribute__((always_inline)) inline int binomial_row_lanes(const Binomial& b, const float* first, int64_t width, vw x,
+                                                             vw& y) {
+#if defined(__AVX512F__)
+  if constexpr (kTerms != 0) {
+    static_assert(kTerms >= 2 && kTerms <= kWideLanes, "a window within two vectors");
+    const __m512i low = _mm512_load_si512(first), high = _mm512_load_si512(first + kWideLanes);
+    const vw sum = window_sum_fixed<kTerms>(
+        [&](auto k) { return (vw)_mm512_alignr_epi32(high, low, decltype(k)::value); });
+    return binomial_output(b, x, sum, y);
+  }
 #endif
-
-// Floats per cache line.
-constexpr int64_t kLineFloats = 64 / sizeof(float);
+  return binomial_lanes<kTerms>(b, first, 1, width, kWideLanes, x, y);
+}
 
 // The lanes of a vector that hold values of the run: those below `available`.
 inline int valid_lanes(int64_t available) { return available >= kWideLanes ? kAllWide : (1 << available) - 1; }
@@ -102,6 +104,7 @@ __attribute__((noinline)) uint64_t binomial_planes(const Binomial& binomial, con
                                                    Marks* left) {
   const Binomial b = binomial;  // avx2's bytes of `left` may alias anything: read through a reference, b is reloaded
   const int64_t inner = layout.inner, depth = layout.depth, width = before + after + 1;
+  constexpr int64_t kLineFloats = 64 / sizeof(float);
   uint64_t leaving = 0;
   if (from_ring) {
     for (int64_t c = begin - before; c < begin + after; ++c) put_values(ring, x, c, layout, count);
@@ -255,10 +258,11 @@ __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, c
   const int64_t wides = (layout.depth + kWideLanes - 1) / kWideLanes;
   // A copy's values, its zeros, and a vector more than the last window reaches (binomial_row_lanes reads two).
   const int64_t padded = (wides + 1 + (before + after + kWideLanes - 1) / kWideLanes) * kWideLanes;
-  // Two copies, 64-byte aligned.
-  std::unique_ptr<float[]> memory(new (std::nothrow) float[static_cast<size_t>(2 * padded + kLineFloats)]());
-  float* const copies = memory ? reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(memory.get()) + 63) / 64 * 64)
-                               : nullptr;
+  // Two copies, 64-byte aligned (2 padded floats in `padded` doubles: padded is a whole number of vectors), zero
+  // where no row is copied.
+  const PlaneScratch memory(padded);
+  float* const copies = reinterpret_cast<float*>(memory.get());
+  if (copies) std::memset(copies, 0, sizeof(float) * static_cast<size_t>(2 * padded));
   std::unique_ptr<Marks[]> left(new (std::nothrow) Marks[static_cast<size_t>(wides)]);
   if (!runs.ok() || !copies || !left) return false;
   double* xs = runs.plain(0);
@@ -276,15 +280,7 @@ __attribute__((noinline)) bool forward_binomial_rows(const Binomial& binomial, c
         for (int64_t c = 0; c < size; c += kWideLanes) {
           vw result;
           const int valid = valid_lanes(size - c);
-          int l;
-#if defined(__AVX512F__)
-          if constexpr (kTerms != 0) {
-            l = binomial_row_lanes<kTerms>(b, row + c, load<vw>(row + before + c), result) & valid;
-          } else
-#endif
-          {
-            l = binomial_lanes<kTerms>(b, row + c, 1, width, kWideLanes, load<vw>(row + before + c), result) & valid;
-          }
+          const int l = binomial_row_lanes<kTerms>(b, row + c, width, load<vw>(row + before + c), result) & valid;
           if (l != valid) store_wide(y + first, c, size, result);
           left[c / kWideLanes] = static_cast<Marks>(l);
           any |= l;

@@ -118,7 +118,7 @@ class RowRuns {
   // Calls body(first_element, size) for the runs of the tiles [begin, end).
   template <class Body>
   void for_each(const Layout& layout, int64_t begin, int64_t end, Body body) const {
-    const int64_t last_row = end * kTileLanes < layout.outer ? end * kTileLanes : layout.outer;
+    const int64_t last_row = end_row(layout, end);
     for (int64_t row = begin * kTileLanes; row < last_row; row += rows_per_run_) {
       const int64_t rows = last_row - row < rows_per_run_ ? last_row - row : rows_per_run_;
       body(row * depth_, rows * depth_);
@@ -134,8 +134,7 @@ class RowRuns {
   template <class... Stage>
   void for_each_staged(const Layout& layout, int64_t begin, int64_t end, Stage... stage) const {
     constexpr int64_t kStages = sizeof...(Stage);
-    const int64_t first_row = begin * kTileLanes;
-    const int64_t last_row = end * kTileLanes < layout.outer ? end * kTileLanes : layout.outer;
+    const int64_t first_row = begin * kTileLanes, last_row = end_row(layout, end);
     const int64_t count = (last_row - first_row + rows_per_run_ - 1) / rows_per_run_;
     for (int64_t i = 0; i < count + kStages - 1; ++i) {
       int64_t k = 0;
@@ -159,6 +158,11 @@ class RowRuns {
   }
 
  private:
+  // The row after the last of the tiles up to `end`.
+  static int64_t end_row(const Layout& layout, int64_t end) {
+    return end * kTileLanes < layout.outer ? end * kTileLanes : layout.outer;
+  }
+
   template <class Stage>
   void run_stage(int64_t run, int64_t count, int64_t first_row, int64_t last_row, int64_t stages,
                  Stage& stage) const {
